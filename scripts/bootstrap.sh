@@ -1,0 +1,23 @@
+# Sourced by scripts/serve and scripts/test: make .venv match the lock file.
+# Needs only python3 (>= 3.11) with its standard venv module.
+# Usage: bootstrap <requirements/lock-file>
+set -euo pipefail
+
+bootstrap() {
+    local lock="$1"
+    local python="${PYTHON:-python3}"
+    if [ ! -x .venv/bin/python ]; then
+        "$python" -m venv .venv
+    fi
+    local stamp=".venv/.installed-$(basename "$lock")"
+    local want
+    want="$(cat "$lock" pyproject.toml | sha256sum | cut -d' ' -f1)"
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+        echo "Installing locked dependencies from $lock ..." >&2
+        .venv/bin/python -m pip install --quiet --upgrade pip
+        .venv/bin/python -m pip install --quiet --require-hashes -r "$lock"
+        .venv/bin/python -m pip install --quiet --no-deps -e .
+        echo "$want" > "$stamp"
+    fi
+    export PATH="$PWD/.venv/bin:$PATH"
+}

@@ -1,0 +1,1 @@
+"""Authentication: Argon2id passwords, JWT access tokens, current-user dependencies."""

@@ -1,0 +1,52 @@
+"""``CurrentUser`` and ``AdminUser``: who is calling, from the bearer token."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, status
+from fastapi.security import OAuth2PasswordBearer
+
+from keel.auth.tokens import InvalidTokenError, read_access_token
+from keel.db import AsyncSessionDep
+from keel.dependencies import NowDep, SettingsDep
+from keel.users import repository as users
+from keel.users.models import User
+
+TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a path, not a secret
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL)
+
+
+def unauthorized(detail: str = "Could not validate credentials.") -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+async def get_current_user(
+    token: Annotated[str, Depends(oauth2_scheme)],
+    session: AsyncSessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+) -> User:
+    """The active user the token names; 401 for a bad, expired or orphaned token."""
+    try:
+        user_id = read_access_token(token, key=settings.jwt_key, now=now)
+    except InvalidTokenError:
+        raise unauthorized() from None
+    user = await users.get(session, user_id=user_id)
+    if user is None or not user.is_active:
+        raise unauthorized()
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def get_admin_user(user: CurrentUser) -> User:
+    if not user.is_admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "This action needs an administrator.")
+    return user
+
+
+AdminUser = Annotated[User, Depends(get_admin_user)]

@@ -1,0 +1,38 @@
+"""Checking a password and issuing a token."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from keel.auth.passwords import Passwords
+from keel.auth.schemas import Token
+from keel.auth.tokens import create_access_token
+from keel.config import Settings
+from keel.users import repository as users
+
+
+async def issue_token(
+    *,
+    session: AsyncSession,
+    passwords: Passwords,
+    settings: Settings,
+    now: datetime,
+    login: str,
+    password: str,
+) -> Token | None:
+    """A token for the active user whose username or email is ``login`` and whose
+    password matches; None otherwise (the caller must not say which part was wrong)."""
+    user = await users.get_by_login(session, login=login)
+    valid = await passwords.verify_async(password, user.hashed_password if user else None)
+    if user is None or not valid or not user.is_active:
+        return None
+    assert user.id is not None
+    token, expires_in = create_access_token(
+        user_id=user.id,
+        key=settings.jwt_key,
+        now=now,
+        lifetime=timedelta(minutes=settings.access_token_expire_minutes),
+    )
+    return Token(access_token=token, expires_in=expires_in)

@@ -1,0 +1,68 @@
+"""Settings, read from environment variables and from `.env` (SPEC §2)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from keel.db.engine import EngineSettings
+
+
+class Settings(BaseSettings):
+    """Everything Keel reads from its environment. Unknown variables are ignored."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    environment: Literal["development", "test", "production"] = "development"
+
+    database_url: str = "sqlite:///./keel.db"
+    read_database_url: str | None = None
+    analytics_database_url: str | None = None
+    redis_url: str | None = None
+    auto_migrate: bool = True
+
+    db_pool_size: int | None = Field(default=None, ge=1)
+    db_max_overflow: int | None = Field(default=None, ge=0)
+    db_pool_timeout: float | None = Field(default=None, gt=0)
+    db_pool_recycle: int | None = Field(default=None, ge=-1)
+    db_connect_timeout: float = Field(default=5.0, gt=0)
+    db_echo: bool = False
+    slow_query_ms: int = Field(default=200, ge=0)
+    statement_timeout_ms: int = Field(default=5000, ge=0)
+
+    secret_key: SecretStr | None = None
+    access_token_expire_minutes: int = Field(default=60, ge=1)
+    # Argon2id cost. The defaults are argon2-cffi's RFC 9106 "low memory" profile;
+    # test suites may lower them, production should not.
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65536, ge=8)
+
+    @model_validator(mode="after")
+    def _production_needs_a_secret_key(self) -> Settings:
+        if self.environment == "production" and not self.secret_key:
+            raise ValueError("SECRET_KEY must be set when ENVIRONMENT=production")
+        return self
+
+    @cached_property
+    def jwt_key(self) -> str:
+        """The signing key: SECRET_KEY, or a random key for this process in development."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        return secrets.token_urlsafe(32)
+
+    def engine_settings(self, url: str) -> EngineSettings:
+        """Engine options for `url` with this process's pool tuning."""
+        return EngineSettings(
+            url=url,
+            pool_size=self.db_pool_size,
+            max_overflow=self.db_max_overflow,
+            pool_timeout=self.db_pool_timeout,
+            pool_recycle=self.db_pool_recycle,
+            connect_timeout=self.db_connect_timeout,
+            echo=self.db_echo,
+            statement_timeout_ms=self.statement_timeout_ms,
+        )

@@ -1,0 +1,214 @@
+"""URL normalisation and engine factories for SQLite, PostgreSQL and MySQL/MariaDB.
+
+One plain URL (``postgresql://``, ``mysql://``, ``mariadb://``, ``sqlite:///``) gives
+both drivers: a sync one for the command line and migrations, an async one for the
+request path. A URL that already names a driver is accepted too; its driver is
+replaced by the one Keel pairs with that database.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+# backend -> (sync driver, async driver)
+DRIVERS: dict[str, tuple[str, str]] = {
+    "sqlite": ("pysqlite", "aiosqlite"),
+    "postgresql": ("psycopg", "asyncpg"),
+    "mysql": ("pymysql", "aiomysql"),
+    "mariadb": ("pymysql", "aiomysql"),
+}
+_ALIASES = {"postgres": "postgresql"}
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+class UnsupportedDatabaseError(ValueError):
+    """The URL names a database Keel does not support."""
+
+
+def _backend(url: URL) -> str:
+    backend = url.get_backend_name()
+    backend = _ALIASES.get(backend, backend)
+    if backend not in DRIVERS:
+        supported = ", ".join(sorted(DRIVERS))
+        raise UnsupportedDatabaseError(
+            f"unsupported database {backend!r} in DATABASE_URL (use one of: {supported})"
+        )
+    return backend
+
+
+def _with_driver(url: str | URL, *, use_async: bool) -> URL:
+    parsed = make_url(url)
+    backend = _backend(parsed)
+    driver = DRIVERS[backend][1 if use_async else 0]
+    normalised = parsed.set(drivername=f"{backend}+{driver}")
+    if backend in ("mysql", "mariadb") and "charset" not in normalised.query:
+        normalised = normalised.update_query_dict({"charset": "utf8mb4"})
+    return normalised
+
+
+def sync_url(url: str | URL) -> URL:
+    """The URL with the sync driver for its database (psycopg, pymysql, pysqlite)."""
+    return _with_driver(url, use_async=False)
+
+
+def async_url(url: str | URL) -> URL:
+    """The URL with the async driver for its database (asyncpg, aiomysql, aiosqlite)."""
+    return _with_driver(url, use_async=True)
+
+
+def backend_name(url: str | URL) -> str:
+    """``sqlite``, ``postgresql``, ``mysql`` or ``mariadb``."""
+    return _backend(make_url(url))
+
+
+def is_sqlite(url: str | URL) -> bool:
+    return backend_name(url) == "sqlite"
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """What an engine needs to know; ``None`` means "the sane value for this dialect"."""
+
+    url: str
+    pool_size: int | None = None
+    max_overflow: int | None = None
+    pool_timeout: float | None = None
+    pool_recycle: int | None = None
+    connect_timeout: float = 5.0
+    echo: bool = False
+    statement_timeout_ms: int = 5000
+
+
+# Server databases: a bounded pool, a short wait for a connection (so an exhausted
+# pool answers 503 quickly instead of hanging), and connections recycled before
+# MySQL's wait_timeout or a firewall drops them.
+_SERVER_POOL_DEFAULTS = {
+    "pool_size": 10,
+    "max_overflow": 10,
+    "pool_timeout": 5.0,
+    "pool_recycle": 1800,
+}
+
+
+def _pool_kwargs(settings: EngineSettings, url: URL) -> dict[str, Any]:
+    given = {
+        "pool_size": settings.pool_size,
+        "max_overflow": settings.max_overflow,
+        "pool_timeout": settings.pool_timeout,
+        "pool_recycle": settings.pool_recycle,
+    }
+    if _backend(url) == "sqlite":
+        # SQLAlchemy picks the pool for SQLite (a queue pool for files, a static
+        # pool for :memory:); only pass what the user set explicitly.
+        return {key: value for key, value in given.items() if value is not None}
+    pool = {
+        key: _SERVER_POOL_DEFAULTS[key] if value is None else value for key, value in given.items()
+    }
+    return {**pool, "pool_pre_ping": True}
+
+
+def _connect_args(settings: EngineSettings, url: URL) -> dict[str, Any]:
+    driver = url.get_driver_name()
+    timeout = settings.connect_timeout
+    if driver == "asyncpg":
+        server_settings = {"application_name": "keel"}
+        if settings.statement_timeout_ms:
+            server_settings["statement_timeout"] = str(settings.statement_timeout_ms)
+        return {"timeout": timeout, "server_settings": server_settings}
+    if driver == "psycopg":
+        args: dict[str, Any] = {
+            "connect_timeout": max(1, math.ceil(timeout)),
+            "application_name": "keel",
+        }
+        if settings.statement_timeout_ms:
+            args["options"] = f"-c statement_timeout={settings.statement_timeout_ms}"
+        return args
+    if driver in ("pymysql", "aiomysql"):
+        return {"connect_timeout": max(1, math.ceil(timeout))}
+    return {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+
+
+def _install_sqlite_listeners(engine: Engine) -> None:
+    """Pragmas on every connection, and transactions SQLAlchemy can rely on.
+
+    The sqlite3 module opens transactions lazily and on its own terms, which breaks
+    SAVEPOINT; SQLAlchemy's documented recipe is to switch that off and emit BEGIN
+    ourselves when SQLAlchemy begins a transaction.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "foreign_keys=ON",
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+        ):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+def _install_mysql_listeners(engine: Engine, settings: EngineSettings) -> None:
+    """UTC session time zone and the server-side statement timeout, per connection."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT VERSION()")
+        (version,) = cursor.fetchone()
+        statements = ["SET SESSION time_zone = '+00:00'"]
+        if settings.statement_timeout_ms:
+            if "mariadb" in str(version).lower():
+                seconds = settings.statement_timeout_ms / 1000
+                statements.append(f"SET SESSION max_statement_time = {seconds:.3f}")
+            else:  # MySQL: milliseconds, and only for SELECT
+                statements.append(
+                    f"SET SESSION max_execution_time = {int(settings.statement_timeout_ms)}"
+                )
+        for statement in statements:
+            cursor.execute(statement)
+        cursor.close()
+
+
+def _install_listeners(engine: Engine, settings: EngineSettings) -> None:
+    backend = _backend(engine.url)
+    if backend == "sqlite":
+        _install_sqlite_listeners(engine)
+    elif backend in ("mysql", "mariadb"):
+        _install_mysql_listeners(engine, settings)
+
+
+def _engine_kwargs(settings: EngineSettings, url: URL) -> dict[str, Any]:
+    return {
+        "echo": settings.echo,
+        "connect_args": _connect_args(settings, url),
+        **_pool_kwargs(settings, url),
+    }
+
+
+def make_sync_engine(settings: EngineSettings) -> Engine:
+    """A sync engine (CLI, migrations, seeding) with Keel's pool, pragmas and timeouts."""
+    url = sync_url(settings.url)
+    engine = create_engine(url, **_engine_kwargs(settings, url))
+    _install_listeners(engine, settings)
+    return engine
+
+
+def make_async_engine(settings: EngineSettings) -> AsyncEngine:
+    """An async engine (the request path) with Keel's pool, pragmas and timeouts."""
+    url = async_url(settings.url)
+    engine = create_async_engine(url, **_engine_kwargs(settings, url))
+    _install_listeners(engine.sync_engine, settings)
+    return engine

@@ -1,0 +1,232 @@
+"""Driver errors -> HTTP answers.
+
+The database enforces uniqueness, foreign keys and CHECKs; this module turns what
+each driver says when one is violated (SQLSTATE on PostgreSQL, errno on MySQL and
+MariaDB, the message on SQLite) into one ``ConstraintViolation`` and then into a 409
+or 422 with a sentence. Constraint names follow ``keel.db.models.NAMING_CONVENTION``,
+so a domain can register a better sentence for its own constraints::
+
+    register_constraint_messages({"uq_users_email": "A user with this email already exists."})
+
+An unreachable database, a pool that has no connection to give, a timed-out
+statement or a server shutting down become 503 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 2
+UNAVAILABLE_DETAIL = "The database is not available right now; please retry shortly."
+DATA_ERROR_DETAIL = "A value does not fit its column: too long, out of range or malformed."
+
+
+class Violation(enum.Enum):
+    UNIQUE = "unique"
+    FOREIGN_KEY = "foreign_key"
+    CHECK = "check"
+    NOT_NULL = "not_null"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class ConstraintViolation:
+    kind: Violation
+    constraint: str | None = None
+
+
+_DEFAULT_MESSAGES = {
+    Violation.UNIQUE: "A record with the same unique values already exists.",
+    Violation.FOREIGN_KEY: (
+        "The request refers to a record that does not exist, "
+        "or removes one that other records still refer to."
+    ),
+    Violation.CHECK: "A value is outside the range the database accepts.",
+    Violation.NOT_NULL: "A required value is missing.",
+    Violation.OTHER: "The request conflicts with the data already stored.",
+}
+_STATUS = {
+    Violation.UNIQUE: status.HTTP_409_CONFLICT,
+    Violation.FOREIGN_KEY: status.HTTP_409_CONFLICT,
+    Violation.CHECK: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    Violation.NOT_NULL: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    Violation.OTHER: status.HTTP_409_CONFLICT,
+}
+_constraint_messages: dict[str, str] = {}
+
+
+def register_constraint_messages(messages: Mapping[str, str]) -> None:
+    """Sentences for named constraints, used instead of the generic ones."""
+    _constraint_messages.update(messages)
+
+
+# --- reading the driver's error --------------------------------------------------
+
+_PG_STATES = {
+    "23505": Violation.UNIQUE,
+    "23503": Violation.FOREIGN_KEY,
+    "23514": Violation.CHECK,
+    "23502": Violation.NOT_NULL,
+}
+_MYSQL_ERRNOS = {
+    1062: Violation.UNIQUE,
+    1451: Violation.FOREIGN_KEY,
+    1452: Violation.FOREIGN_KEY,
+    3819: Violation.CHECK,  # MySQL
+    4025: Violation.CHECK,  # MariaDB
+    1048: Violation.NOT_NULL,
+    1364: Violation.NOT_NULL,
+}
+_MYSQL_NAME = re.compile(r"(?:for key|CONSTRAINT|constraint) [`']([^`']+)[`']")
+_SQLITE_KINDS = {
+    "UNIQUE constraint failed": Violation.UNIQUE,
+    "FOREIGN KEY constraint failed": Violation.FOREIGN_KEY,
+    "CHECK constraint failed": Violation.CHECK,
+    "NOT NULL constraint failed": Violation.NOT_NULL,
+}
+
+
+def _sqlstate(orig: Any) -> str | None:
+    """SQLSTATE from psycopg (``orig.sqlstate``) or asyncpg (on the wrapped cause)."""
+    for candidate in (orig, getattr(orig, "__cause__", None)):
+        state = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if isinstance(state, str):
+            return state
+    return None
+
+
+def _pg_constraint(orig: Any) -> str | None:
+    diag = getattr(orig, "diag", None)  # psycopg
+    if diag is not None and diag.constraint_name:
+        return str(diag.constraint_name)
+    cause = getattr(orig, "__cause__", None)  # asyncpg
+    name = getattr(cause, "constraint_name", None)
+    return str(name) if name else None
+
+
+def _mysql_errno(orig: Any) -> int | None:
+    args = getattr(orig, "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
+
+
+def _from_mysql(orig: Any, errno: int) -> ConstraintViolation:
+    kind = _MYSQL_ERRNOS.get(errno, Violation.OTHER)
+    match = _MYSQL_NAME.search(str(orig.args[1]) if len(orig.args) > 1 else "")
+    # MySQL 8 says 'table.uq_name'; MariaDB says 'uq_name'.
+    name = match.group(1).rsplit(".", 1)[-1] if match else None
+    return ConstraintViolation(kind, name)
+
+
+def _from_sqlite(message: str) -> ConstraintViolation:
+    for prefix, kind in _SQLITE_KINDS.items():
+        if message.startswith(prefix):
+            detail = message[len(prefix) :].lstrip(": ").strip()
+            if kind is Violation.UNIQUE and detail:
+                # "users.email" or "tasks.owner_id, tasks.title": rebuild the
+                # name the naming convention gave the constraint.
+                columns = [part.strip().split(".") for part in detail.split(",")]
+                table = columns[0][0]
+                return ConstraintViolation(
+                    kind, f"uq_{table}_" + "_".join(column for _, column in columns)
+                )
+            if kind is Violation.CHECK and detail and " " not in detail:
+                return ConstraintViolation(kind, detail)
+            return ConstraintViolation(kind)
+    return ConstraintViolation(Violation.OTHER)
+
+
+def classify_integrity_error(error: sa_exc.IntegrityError) -> ConstraintViolation:
+    """Which constraint an ``IntegrityError`` broke, on any of the three dialects."""
+    orig = error.orig
+    state = _sqlstate(orig)
+    if state is not None:
+        return ConstraintViolation(_PG_STATES.get(state, Violation.OTHER), _pg_constraint(orig))
+    errno = _mysql_errno(orig)
+    if errno is not None:
+        return _from_mysql(orig, errno)
+    return _from_sqlite(str(orig))
+
+
+def violation_detail(violation: ConstraintViolation) -> str:
+    if violation.constraint and violation.constraint in _constraint_messages:
+        return _constraint_messages[violation.constraint]
+    return _DEFAULT_MESSAGES[violation.kind]
+
+
+# --- transient failures ------------------------------------------------------------
+
+# SQLSTATE classes that mean "not now": connection exception, insufficient
+# resources, operator intervention (incl. statement timeout), system error.
+_TRANSIENT_PG_CLASSES = ("08", "53", "57", "58")
+# MySQL/MariaDB: server gone, lost connection, can't connect, lock wait timeout,
+# query interrupted / max_statement_time exceeded, too many connections.
+_TRANSIENT_MYSQL_ERRNOS = {1040, 1053, 1205, 1317, 1969, 2002, 2003, 2006, 2013, 2055, 3024}
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """True when the error says the database cannot serve us now, not that the
+    request was wrong: the caller should answer 503 and the client retry."""
+    if isinstance(error, sa_exc.TimeoutError | ConnectionError | TimeoutError):
+        return True
+    if not isinstance(error, sa_exc.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    state = _sqlstate(error.orig)
+    if state is not None:
+        return state.startswith(_TRANSIENT_PG_CLASSES)
+    errno = _mysql_errno(error.orig)
+    if errno is not None:
+        return errno in _TRANSIENT_MYSQL_ERRNOS
+    return isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError)
+
+
+# --- FastAPI handlers --------------------------------------------------------------
+
+
+def unavailable_response() -> JSONResponse:
+    return JSONResponse(
+        {"detail": UNAVAILABLE_DETAIL},
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+async def _integrity_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, sa_exc.IntegrityError)
+    violation = classify_integrity_error(error)
+    return JSONResponse(
+        {"detail": violation_detail(violation)}, status_code=_STATUS[violation.kind]
+    )
+
+
+async def _data_error(_request: Request, _error: Exception) -> JSONResponse:
+    return JSONResponse(
+        {"detail": DATA_ERROR_DETAIL}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
+    )
+
+
+async def _database_error(request: Request, error: Exception) -> JSONResponse:
+    if is_unavailable(error):
+        logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, error)
+        return unavailable_response()
+    raise error
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map database errors to 409 / 422 / 503 for every route of ``app``."""
+    app.add_exception_handler(sa_exc.IntegrityError, _integrity_error)
+    app.add_exception_handler(sa_exc.DataError, _data_error)
+    for error_type in (sa_exc.DBAPIError, sa_exc.TimeoutError, ConnectionError, TimeoutError):
+        app.add_exception_handler(error_type, _database_error)

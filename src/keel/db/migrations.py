@@ -1,0 +1,184 @@
+"""Alembic, driven from code, with a database-level lock around upgrades.
+
+``Migrations(script_location, settings)`` runs the usual Alembic commands against
+the sync URL derived from ``settings.url``. Upgrades and downgrades hold a lock that
+every process sees, so several workers starting at once apply each migration once:
+``pg_advisory_lock`` on PostgreSQL, ``GET_LOCK`` on MySQL/MariaDB, a lock file next
+to the database file on SQLite.
+
+An Alembic ``env.py`` needs two lines::
+
+    from keel.db.migrations import run_env
+    run_env(context, target_metadata=metadata)
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any, Literal
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from filelock import FileLock
+from sqlalchemy import Connection, MetaData, text
+from sqlmodel.sql.sqltypes import AutoString
+
+from keel.db.engine import EngineSettings, make_sync_engine, sync_url
+from keel.db.models import UTCDateTime
+
+LOCK_NAME = "keel_migrations"
+LOCK_TIMEOUT_SECONDS = 300
+FILE_TEMPLATE = "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s"
+
+
+class MigrationLockTimeoutError(RuntimeError):
+    """Another process held the migration lock for too long."""
+
+
+@contextmanager
+def migration_lock(connection: Connection, *, name: str = LOCK_NAME) -> Iterator[None]:
+    """Hold a lock named ``name`` that every process using this database sees."""
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        key = zlib.crc32(name.encode())
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+        connection.commit()
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+            connection.commit()
+    elif dialect in ("mysql", "mariadb"):
+        got = connection.execute(
+            text("SELECT GET_LOCK(:name, :timeout)"),
+            {"name": name, "timeout": LOCK_TIMEOUT_SECONDS},
+        ).scalar()
+        connection.commit()
+        if got != 1:
+            raise MigrationLockTimeoutError(f"could not take the lock {name!r}")
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": name})
+            connection.commit()
+    else:
+        database = connection.engine.url.database
+        if not database or database == ":memory:":
+            yield  # a private in-memory database: nobody to race with
+            return
+        with FileLock(f"{database}.migrate.lock", timeout=LOCK_TIMEOUT_SECONDS):
+            yield
+
+
+def _render_item(kind: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
+    """Write column types in migrations as plain SQLAlchemy (or Keel) types."""
+    if kind != "type":
+        return False
+    if isinstance(obj, AutoString):
+        return f"sa.String(length={obj.length})" if obj.length else "sa.String()"
+    if isinstance(obj, UTCDateTime):
+        autogen_context.imports.add("import keel.db.models")
+        return "keel.db.models.UTCDateTime()"
+    return False
+
+
+def run_env(context: Any, *, target_metadata: MetaData) -> None:
+    """The body of an Alembic ``env.py``: online with the connection ``Migrations``
+    passes in (or one made from ``sqlalchemy.url``), offline for ``--sql``."""
+    config = context.config
+    options: dict[str, Any] = {
+        "target_metadata": target_metadata,
+        "compare_type": True,
+        "compare_server_default": False,
+        "render_item": _render_item,
+    }
+    if context.is_offline_mode():
+        url = config.get_main_option("sqlalchemy.url")
+        context.configure(url=url, literal_binds=True, **options)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+
+    def run(connection: Connection) -> None:
+        context.configure(
+            connection=connection,
+            render_as_batch=connection.dialect.name == "sqlite",
+            **options,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        run(connection)
+        return
+    url = config.get_main_option("sqlalchemy.url")
+    engine = make_sync_engine(EngineSettings(url=url, statement_timeout_ms=0))
+    try:
+        with engine.connect() as connection:
+            run(connection)
+    finally:
+        engine.dispose()
+
+
+class Migrations:
+    """Alembic commands for one database and one migration script folder."""
+
+    def __init__(self, script_location: str, settings: EngineSettings) -> None:
+        self.script_location = script_location
+        # Migrations may run long (an index on a big table): no statement timeout.
+        self.settings = replace(settings, statement_timeout_ms=0)
+
+    def config(self) -> Config:
+        config = Config()
+        config.set_main_option("script_location", self.script_location)
+        config.set_main_option("file_template", FILE_TEMPLATE)
+        url = sync_url(self.settings.url).render_as_string(hide_password=False)
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+        return config
+
+    @contextmanager
+    def _connected(self, *, locked: bool) -> Iterator[Config]:
+        config = self.config()
+        engine = make_sync_engine(self.settings)
+        try:
+            with engine.connect() as connection:
+                config.attributes["connection"] = connection
+                if locked:
+                    with migration_lock(connection):
+                        yield config
+                else:
+                    yield config
+                connection.commit()
+        finally:
+            engine.dispose()
+
+    def upgrade(self, revision: str = "head") -> None:
+        with self._connected(locked=True) as config:
+            command.upgrade(config, revision)
+
+    def downgrade(self, revision: str) -> None:
+        with self._connected(locked=True) as config:
+            command.downgrade(config, revision)
+
+    def current_revision(self) -> str | None:
+        with self._connected(locked=False) as config:
+            connection: Connection = config.attributes["connection"]
+            return MigrationContext.configure(connection).get_current_revision()
+
+    def history(self) -> None:
+        command.history(self.config(), indicate_current=False)
+
+    def revision(self, message: str, *, autogenerate: bool = True) -> None:
+        with self._connected(locked=False) as config:
+            command.revision(config, message=message, autogenerate=autogenerate)
+
+    def check(self) -> None:
+        """Raise ``alembic.util.AutogenerateDiffsDetected`` if models and the
+        migrated database disagree."""
+        with self._connected(locked=False) as config:
+            command.check(config)

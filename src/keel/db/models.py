@@ -1,0 +1,72 @@
+"""What every table shares: constraint names, UTC timestamps, MySQL table options.
+
+Import this module before defining tables: it gives ``SQLModel.metadata`` a naming
+convention, so every index and constraint has the same, predictable name on every
+dialect (Alembic migrations stay stable, and ``keel.db.errors`` can tell which
+constraint a driver error is about).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Dialect
+from sqlalchemy.dialects import mysql
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import SQLModel
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = SQLModel.metadata
+metadata.naming_convention = NAMING_CONVENTION
+
+# Byte-wise comparison on MySQL/MariaDB, as on PostgreSQL and SQLite: the same
+# string is unique (or not) on every database, whatever the server's default.
+MYSQL_TABLE_OPTIONS = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+
+
+def table_args(*items: Any) -> tuple[Any, ...]:
+    """``__table_args__`` for a Keel table: its constraints and indexes, plus the
+    MySQL table options every table uses."""
+    return (*items, MYSQL_TABLE_OPTIONS)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every dialect.
+
+    PostgreSQL stores ``timestamptz``; MySQL and SQLite store the naive UTC value
+    (MySQL with microseconds). Values come back aware, in UTC; naive values are
+    refused on the way in, so a local time can never be stored by mistake.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("UTCDateTime needs a timezone-aware datetime")
+        value = value.astimezone(UTC)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -1,0 +1,109 @@
+"""Engines held together, session dependencies and transaction helpers.
+
+Sessions are SQLModel's (SQLAlchemy's, plus a typed ``exec``). A request gets one
+``AsyncSession`` (``AsyncSessionDep``); the unit of work that
+writes opens ``async with transaction(session):`` *inside* the route or service, so
+the commit has happened before the route returns and FastAPI sends a 2xx. The
+session dependency's teardown only closes the session (rolling back whatever was
+not committed): FastAPI may run that teardown after the response has gone out, so a
+commit there could fail after the client was told "done".
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine, text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from keel.db.engine import EngineSettings, make_async_engine, make_sync_engine
+
+
+class Database:
+    """The async engine for requests and the sync engine for everything else, with
+    their session factories. Create one per process (the app's lifespan does) and
+    ``await dispose()`` it on shutdown. Engines connect lazily: creating a
+    ``Database`` opens no connection."""
+
+    def __init__(self, settings: EngineSettings) -> None:
+        self.settings = settings
+        self.engine: AsyncEngine = make_async_engine(settings)
+        self.sync_engine: Engine = make_sync_engine(settings)
+        # expire_on_commit=False: objects stay readable after the commit, which is
+        # when a route serialises them (an async session cannot lazy-load then).
+        self.sessionmaker = async_sessionmaker(
+            self.engine, class_=AsyncSession, expire_on_commit=False
+        )
+        self.sync_sessionmaker = sessionmaker(
+            self.sync_engine, class_=Session, expire_on_commit=False
+        )
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    async def ping(self) -> bool:
+        """True when the database answers ``SELECT 1`` (bound the wait with
+        ``asyncio.timeout`` around the call)."""
+        try:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:  # whatever the reason, it did not answer
+            return False
+        return True
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        self.sync_engine.dispose()
+
+
+def get_database(request: Request) -> Database:
+    """The ``Database`` the app's lifespan put on ``app.state.database``."""
+    database: Database = request.app.state.database
+    return database
+
+
+async def get_async_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with get_database(request).sessionmaker() as session:
+        yield session
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with get_database(request).sync_sessionmaker() as session:
+        yield session
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
+AsyncSessionDep = Annotated[AsyncSession, Depends(get_async_session)]
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+@asynccontextmanager
+async def transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """One unit of work: commit when the block succeeds, roll back on any error.
+
+    Works whether or not the session already began a transaction (a dependency that
+    loaded the current user has), so reads done before the block join the same
+    transaction.
+    """
+    try:
+        yield session
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+
+
+@asynccontextmanager
+async def savepoint(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """A nested unit of work inside ``transaction``: on error only the work done in
+    this block is undone (``ROLLBACK TO SAVEPOINT``) and the error propagates, so
+    the caller can record it and carry on with the outer transaction."""
+    async with session.begin_nested():
+        yield session

@@ -1,0 +1,74 @@
+"""``create_app(settings)``: the FastAPI application and its lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+import keel
+from keel.auth.passwords import Passwords
+from keel.auth.router import router as auth_router
+from keel.config import Settings
+from keel.db import Database, install_error_handlers
+from keel.db.migrations import Migrations
+from keel.health.router import router as health_router
+from keel.users.router import router as users_router
+
+API_PREFIX = "/api/v1"
+MIGRATIONS = "keel:migrations"
+
+
+def migrations_for(settings: Settings) -> Migrations:
+    return Migrations(MIGRATIONS, settings.engine_settings(settings.database_url))
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Engines up (once per process), migrations applied under a database lock when
+    AUTO_MIGRATE is on, engines disposed on shutdown."""
+    settings: Settings = app.state.settings
+    if settings.auto_migrate:
+        await anyio.to_thread.run_sync(migrations_for(settings).upgrade)
+    database = Database(settings.engine_settings(settings.database_url))
+    app.state.database = database
+    try:
+        yield
+    finally:
+        await database.dispose()
+
+
+async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
+    """FastAPI's 422, minus the ``input`` it would echo back (a password, say)."""
+    assert isinstance(error, RequestValidationError)
+    errors = [
+        {key: value for key, value in item.items() if key not in ("input", "url")}
+        for item in error.errors()
+    ]
+    return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The Keel app for ``settings`` (read from the environment when omitted)."""
+    settings = settings or Settings()
+    app = FastAPI(title="Keel", version=keel.__version__, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.passwords = Passwords(
+        time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
+    )
+    install_error_handlers(app)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+
+    app.include_router(health_router)
+    # The probes also answer under the API prefix, for clients that only know it.
+    app.include_router(health_router, prefix=API_PREFIX, include_in_schema=False)
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(auth_router)
+    api.include_router(users_router)
+    app.include_router(api)
+    return app

@@ -1,0 +1,1 @@
+"""Keel's Alembic migrations: one history, valid on SQLite, PostgreSQL and MariaDB."""

@@ -1,0 +1,5 @@
+"""Every table of every domain, imported in one place for Alembic and the seeders."""
+
+from keel.users.models import User, UserProfile
+
+__all__ = ["User", "UserProfile"]

@@ -1,0 +1,1 @@
+"""Users and their profiles: sign-up, self-service and admin management."""

@@ -1,0 +1,30 @@
+"""Every query on users and profiles."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import joinedload
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+from keel.users.models import User
+
+
+def _with_profile() -> SelectOfScalar[User]:
+    return select(User).options(joinedload(User.profile)  # type: ignore[arg-type])
+
+
+async def get(session: AsyncSession, *, user_id: int) -> User | None:
+    """The user with its profile (one query), or None."""
+    return (await session.exec(_with_profile().where(User.id == user_id))).one_or_none()
+
+
+async def get_by_login(session: AsyncSession, *, login: str) -> User | None:
+    """The user whose username, or email (any case), is ``login``."""
+    condition = User.email == login.lower() if "@" in login else User.username == login
+    return (await session.exec(select(User).where(condition))).one_or_none()
+
+
+def list_statement() -> SelectOfScalar[User]:
+    """All users with their profiles, oldest first (id is the tie-breaker)."""
+    return _with_profile().order_by(col(User.id))

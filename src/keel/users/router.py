@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, status
+
+from keel.auth.dependencies import AdminUser, CurrentUser
+from keel.auth.passwords import PasswordsDep
+from keel.db import AsyncSessionDep
+from keel.db.pagination import OffsetParamsDep, Page, fetch_offset_page
+from keel.users import repository, service
+from keel.users.models import User
+from keel.users.schemas import UserCreate, UserPublic, UserUpdateAdmin, UserUpdateMe
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+Responses = dict[int | str, dict[str, Any]]
+CONFLICT: Responses = {409: {"description": "The email or the username is taken."}}
+AUTH: Responses = {401: {"description": "Not signed in."}}
+ADMIN: Responses = {**AUTH, 403: {"description": "Not an administrator."}}
+NOT_FOUND: Responses = {404: {"description": service.USER_NOT_FOUND}}
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=CONFLICT)
+async def sign_up(
+    data: UserCreate, session: AsyncSessionDep, passwords: PasswordsDep
+) -> UserPublic:
+    """Public sign-up; the optional profile is created in the same transaction."""
+    user = await service.sign_up(session=session, passwords=passwords, data=data)
+    return UserPublic.model_validate(user)
+
+
+@router.get("/me", responses=AUTH)
+async def read_me(user: CurrentUser) -> UserPublic:
+    return UserPublic.model_validate(user)
+
+
+@router.patch("/me", responses={**AUTH, **CONFLICT})
+async def update_me(
+    data: UserUpdateMe, user: CurrentUser, session: AsyncSessionDep, passwords: PasswordsDep
+) -> UserPublic:
+    """Change one's own account. A new ``password`` needs ``current_password``."""
+    user = await service.update_me(session=session, passwords=passwords, user=user, data=data)
+    return UserPublic.model_validate(user)
+
+
+@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT, responses=AUTH)
+async def delete_me(user: CurrentUser, session: AsyncSessionDep) -> None:
+    await service.delete(session=session, user=user)
+
+
+@router.get("", responses=ADMIN)
+async def list_users(
+    _admin: AdminUser, session: AsyncSessionDep, page: OffsetParamsDep
+) -> Page[UserPublic]:
+    result = await fetch_offset_page(session, repository.list_statement(), page)
+    return Page[UserPublic].model_validate(result.as_dict(), from_attributes=True)
+
+
+async def _get_or_404(session: AsyncSessionDep, user_id: int) -> User:
+    user = await repository.get(session, user_id=user_id)
+    if user is None:
+        raise service.not_found()
+    return user
+
+
+@router.get("/{user_id}", responses={**ADMIN, **NOT_FOUND})
+async def read_user(user_id: int, _admin: AdminUser, session: AsyncSessionDep) -> UserPublic:
+    return UserPublic.model_validate(await _get_or_404(session, user_id))
+
+
+@router.patch("/{user_id}", responses={**ADMIN, **NOT_FOUND, **CONFLICT})
+async def update_user(
+    user_id: int,
+    data: UserUpdateAdmin,
+    _admin: AdminUser,
+    session: AsyncSessionDep,
+    passwords: PasswordsDep,
+) -> UserPublic:
+    user = await _get_or_404(session, user_id)
+    user = await service.update(session=session, passwords=passwords, user=user, data=data)
+    return UserPublic.model_validate(user)
+
+
+@router.delete(
+    "/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses={**ADMIN, **NOT_FOUND}
+)
+async def delete_user(user_id: int, _admin: AdminUser, session: AsyncSessionDep) -> None:
+    await service.delete(session=session, user=await _get_or_404(session, user_id))

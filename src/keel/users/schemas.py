@@ -1,0 +1,126 @@
+"""What the API accepts and returns for users. No schema here carries a hash, and
+passwords only travel inwards, as ``SecretStr``, so they never show in a repr or a log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, ClassVar, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    HttpUrl,
+    SecretStr,
+    StringConstraints,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+Email = Annotated[EmailStr, Field(max_length=320), AfterValidator(str.lower)]
+Username = Annotated[
+    str, StringConstraints(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")
+]
+PASSWORD_MIN, PASSWORD_MAX = 8, 128
+
+
+def _password_length(value: SecretStr) -> SecretStr:
+    length = len(value.get_secret_value())
+    if length < PASSWORD_MIN:
+        raise PydanticCustomError(
+            "string_too_short",
+            "Password should have at least {min_length} characters",
+            {"min_length": PASSWORD_MIN},
+        )
+    if length > PASSWORD_MAX:
+        raise PydanticCustomError(
+            "string_too_long",
+            "Password should have at most {max_length} characters",
+            {"max_length": PASSWORD_MAX},
+        )
+    return value
+
+
+Password = Annotated[
+    SecretStr,
+    AfterValidator(_password_length),
+    Field(json_schema_extra={"minLength": PASSWORD_MIN, "maxLength": PASSWORD_MAX}),
+]
+FullName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProfileIn(_Input):
+    bio: str | None = Field(default=None, max_length=2000)
+    location: str | None = Field(default=None, max_length=255)
+    website: HttpUrl | None = Field(default=None, max_length=2048)
+
+
+class ProfilePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    bio: str | None
+    location: str | None
+    website: str | None
+
+
+class UserCreate(_Input):
+    email: Email
+    username: Username
+    password: Password
+    full_name: FullName | None = None
+    profile: ProfileIn | None = None
+
+
+class _Patch(_Input):
+    """Fields left out stay as they are; these ones cannot be set to null."""
+
+    _not_nullable: ClassVar[tuple[str, ...]] = ("email", "username", "password")
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> Self:
+        for field in self._not_nullable:
+            if field in self.model_fields_set and getattr(self, field) is None:
+                raise PydanticCustomError("not_nullable", f"{field} cannot be null")
+        return self
+
+
+class UserUpdateMe(_Patch):
+    """A new ``password`` needs ``current_password``;
+    ``profile`` fields are merged into the stored profile (created if there is none)."""
+
+    email: Email | None = None
+    username: Username | None = None
+    full_name: FullName | None = None
+    password: Password | None = None
+    current_password: SecretStr | None = Field(default=None, max_length=128)
+    profile: ProfileIn | None = None
+
+
+class UserUpdateAdmin(_Patch):
+    email: Email | None = None
+    username: Username | None = None
+    full_name: FullName | None = None
+    password: Password | None = None
+    is_active: bool | None = None
+    is_admin: bool | None = None
+    _not_nullable = ("email", "username", "password", "is_active", "is_admin")
+    profile: ProfileIn | None = None
+
+
+class UserPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    username: str
+    full_name: str | None
+    is_active: bool
+    is_admin: bool
+    created_at: datetime
+    profile: ProfilePublic | None

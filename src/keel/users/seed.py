@@ -1,0 +1,78 @@
+"""Demo and bulk users for ``keel db seed``. Idempotent: running it twice adds nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from sqlalchemy import insert
+from sqlmodel import Session, col, select
+
+from keel.auth.passwords import Passwords
+from keel.db.models import utcnow
+from keel.users.models import User
+
+DEMO_PASSWORD = "keel-demo-password"  # noqa: S105 - printed to the operator on purpose
+# (username, full name, is_admin)
+DEMO_USERS = [
+    ("admin", "Ada Admin", True),
+    ("alice", "Alice Anders", False),
+    ("bob", "Bob Berg", False),
+    ("carol", "Carol Chen", False),
+]
+BULK_PREFIX = "seed_user_"
+CHUNK = 1000
+
+
+def _existing(session: Session, usernames: Iterable[str]) -> set[str]:
+    wanted = list(usernames)
+    found: set[str] = set()
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
+        found.update(session.exec(select(User.username).where(col(User.username).in_(chunk))))
+    return found
+
+
+def _row(username: str, full_name: str | None, hashed: str, *, is_admin: bool) -> dict[str, object]:
+    now = utcnow()
+    return {
+        "email": f"{username.replace('_', '.')}@example.com",
+        "username": username,
+        "full_name": full_name,
+        "hashed_password": hashed,
+        "is_active": True,
+        "is_admin": is_admin,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def seed_demo(session: Session, passwords: Passwords) -> int:
+    """The demo accounts (password ``DEMO_PASSWORD``); returns how many were added."""
+    existing = _existing(session, (name for name, _, _ in DEMO_USERS))
+    missing = [user for user in DEMO_USERS if user[0] not in existing]
+    if missing:
+        hashed = passwords.hash(DEMO_PASSWORD)
+        rows = [_row(name, full, hashed, is_admin=admin) for name, full, admin in missing]
+        session.execute(insert(User), rows)
+    return len(missing)
+
+
+def seed_bulk(
+    session: Session,
+    passwords: Passwords,
+    *,
+    count: int,
+    advance: Callable[[int], None] = lambda _: None,
+) -> int:
+    """Users ``seed_user_000001`` .. up to ``count``, all with ``DEMO_PASSWORD``,
+    inserted in multi-row batches; returns how many were added."""
+    names = [f"{BULK_PREFIX}{index:06d}" for index in range(1, count + 1)]
+    existing = _existing(session, names)
+    missing = [name for name in names if name not in existing]
+    advance(count - len(missing))
+    hashed = passwords.hash(DEMO_PASSWORD) if missing else ""
+    for start in range(0, len(missing), CHUNK):
+        chunk = missing[start : start + CHUNK]
+        session.execute(insert(User), [_row(name, None, hashed, is_admin=False) for name in chunk])
+        advance(len(chunk))
+    return len(missing)

@@ -1,0 +1,111 @@
+"""Rules and transactions for users: sign-up, self-service changes, admin changes.
+
+Uniqueness of email and username is left to the database: a clash raises an
+``IntegrityError`` that ``keel.db.errors`` answers with a 409 naming the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import HTTPException, status
+from fastapi.exceptions import RequestValidationError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from keel.auth.passwords import Passwords
+from keel.db import transaction
+from keel.users.models import User, UserProfile
+from keel.users.schemas import ProfileIn, UserCreate, UserUpdateAdmin, UserUpdateMe
+
+USER_NOT_FOUND = "User not found."
+
+
+def build_user(data: UserCreate, *, hashed_password: str, is_admin: bool = False) -> User:
+    """A new, unsaved user (and profile, if given) from sign-up data."""
+    user = User(
+        email=data.email,
+        username=data.username,
+        full_name=data.full_name,
+        hashed_password=hashed_password,
+        is_admin=is_admin,
+    )
+    user.profile = _profile_values(data.profile) if data.profile else None
+    return user
+
+
+def _profile_values(profile: ProfileIn) -> UserProfile:
+    return UserProfile(**_profile_changes(profile))
+
+
+def _profile_changes(profile: ProfileIn) -> dict[str, Any]:
+    changes = profile.model_dump(exclude_unset=True)
+    if changes.get("website") is not None:
+        changes["website"] = str(changes["website"])
+    return changes
+
+
+async def sign_up(*, session: AsyncSession, passwords: Passwords, data: UserCreate) -> User:
+    hashed = await passwords.hash_async(data.password.get_secret_value())
+    user = build_user(data, hashed_password=hashed)
+    async with transaction(session):
+        session.add(user)
+    return user
+
+
+def _field_error(field: str, message: str, kind: str = "value_error") -> RequestValidationError:
+    return RequestValidationError([{"type": kind, "loc": ("body", field), "msg": message}])
+
+
+async def _apply(
+    *,
+    session: AsyncSession,
+    passwords: Passwords,
+    user: User,
+    data: UserUpdateMe | UserUpdateAdmin,
+) -> User:
+    changes = data.model_dump(
+        exclude_unset=True, exclude={"password", "current_password", "profile"}
+    )
+    if data.password is not None:
+        changes["hashed_password"] = await passwords.hash_async(data.password.get_secret_value())
+    async with transaction(session):
+        for field, value in changes.items():
+            setattr(user, field, value)
+        if data.profile is not None:
+            if user.profile is None:
+                user.profile = _profile_values(data.profile)
+            else:
+                for field, value in _profile_changes(data.profile).items():
+                    setattr(user.profile, field, value)
+    return user
+
+
+async def update_me(
+    *, session: AsyncSession, passwords: Passwords, user: User, data: UserUpdateMe
+) -> User:
+    """Change one's own account; a new password needs the current one."""
+    if data.password is not None:
+        if data.current_password is None:
+            raise _field_error(
+                "current_password", "Field required to change the password", "missing"
+            )
+        current = data.current_password.get_secret_value()
+        if not await passwords.verify_async(current, user.hashed_password):
+            raise _field_error("current_password", "Current password is incorrect")
+    return await _apply(session=session, passwords=passwords, user=user, data=data)
+
+
+async def update(
+    *, session: AsyncSession, passwords: Passwords, user: User, data: UserUpdateAdmin
+) -> User:
+    """An administrator's change to any account."""
+    return await _apply(session=session, passwords=passwords, user=user, data=data)
+
+
+async def delete(*, session: AsyncSession, user: User) -> None:
+    async with transaction(session):
+        await session.delete(user)
+
+
+def not_found() -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, USER_NOT_FOUND)
