@@ -11,7 +11,8 @@ from keel.users.models import User
 
 
 def _with_profile() -> SelectOfScalar[User]:
-    return select(User).options(joinedload(User.profile)  # type: ignore[arg-type])
+    # SQLModel types the relationship as its value; at runtime it is the attribute.
+    return select(User).options(joinedload(User.profile))  # type: ignore[arg-type]
 
 
 async def get(session: AsyncSession, *, user_id: int) -> User | None:
