@@ -149,12 +149,12 @@ def _from_sqlite(message: str) -> ConstraintViolation:
 def classify_integrity_error(error: sa_exc.IntegrityError) -> ConstraintViolation:
     """Which constraint an ``IntegrityError`` broke, on any of the three dialects."""
     orig = error.orig
+    errno = _mysql_errno(orig)  # first: PyMySQL errors carry a (coarse) sqlstate too
+    if errno is not None:
+        return _from_mysql(orig, errno)
     state = _sqlstate(orig)
     if state is not None:
         return ConstraintViolation(_PG_STATES.get(state, Violation.OTHER), _pg_constraint(orig))
-    errno = _mysql_errno(orig)
-    if errno is not None:
-        return _from_mysql(orig, errno)
     return _from_sqlite(str(orig))
 
 
@@ -183,12 +183,12 @@ def is_unavailable(error: BaseException) -> bool:
         return False
     if error.connection_invalidated:
         return True
-    state = _sqlstate(error.orig)
-    if state is not None:
-        return state.startswith(_TRANSIENT_PG_CLASSES)
     errno = _mysql_errno(error.orig)
     if errno is not None:
         return errno in _TRANSIENT_MYSQL_ERRNOS
+    state = _sqlstate(error.orig)
+    if state is not None:
+        return state.startswith(_TRANSIENT_PG_CLASSES)
     return isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError)
 
 

@@ -1,0 +1,62 @@
+"""Small factories for test data, all through the public HTTP API."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import func, select
+from sqlalchemy.sql import FromClause
+
+from keel.db import Database
+
+API = "/api/v1"
+PASSWORD = "correct horse battery"
+_serial = itertools.count(1)
+
+
+def user_payload(**overrides: Any) -> dict[str, Any]:
+    n = next(_serial)
+    return {
+        "email": f"user{n}@example.com",
+        "username": f"user{n}",
+        "password": PASSWORD,
+        **overrides,
+    }
+
+
+async def sign_up(client: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
+    response = await client.post(f"{API}/users", json=user_payload(**overrides))
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def token_for(client: httpx.AsyncClient, login: str, password: str = PASSWORD) -> str:
+    response = await client.post(
+        f"{API}/auth/token", data={"username": login, "password": password}
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+async def signed_up_headers(
+    client: httpx.AsyncClient, **overrides: Any
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """A new user and the Authorization header for it."""
+    user = await sign_up(client, **overrides)
+    token = await token_for(client, user["username"])
+    return user, {"Authorization": f"Bearer {token}"}
+
+
+async def count_rows(app: FastAPI, table: FromClause, *where: Any) -> int:
+    """Rows in ``table`` (matching ``where``), read straight from the database."""
+    database: Database = app.state.database
+    async with database.engine.connect() as connection:
+        statement = select(func.count()).select_from(table)
+        if where:
+            statement = statement.where(*where)
+        return int((await connection.execute(statement)).scalar_one())
