@@ -47,13 +47,16 @@ async def test_admin_lists_users_in_pages_with_a_total(
     )
     assert response.status_code == 200
     page = response.json()
-    assert page["total"] == 5 and page["limit"] == 2 and page["offset"] == 1
+    assert page["total"] == 5
+    assert page["limit"] == 2
+    assert page["offset"] == 1
     assert page["next_cursor"] is None
     assert len(page["items"]) == 2
     assert "hashed_password" not in response.text
 
     no_count = await client.get(f"{API}/users", headers=admin_headers, params={"count": "none"})
-    assert no_count.json()["total"] is None and len(no_count.json()["items"]) == 5
+    assert no_count.json()["total"] is None
+    assert len(no_count.json()["items"]) == 5
 
 
 @pytest.mark.parametrize(
@@ -77,7 +80,8 @@ async def test_admin_reads_updates_and_deletes_a_user(
         url, headers=admin_headers, json={"is_admin": True, "profile": {"bio": "promoted"}}
     )
     assert response.status_code == 200
-    assert response.json()["is_admin"] is True and response.json()["profile"]["bio"] == "promoted"
+    assert response.json()["is_admin"] is True
+    assert response.json()["profile"]["bio"] == "promoted"
     assert (await client.delete(url, headers=admin_headers)).status_code == 204
     assert await count_rows(app, users, users.c.id == user["id"]) == 0
 

@@ -66,7 +66,8 @@ async def test_password_change_needs_the_current_password(client: httpx.AsyncCli
         json={"password": "brand new pass", "current_password": "wrong password"},
     )
     assert response.status_code == 422
-    assert "brand new pass" not in response.text and "wrong password" not in response.text
+    assert "brand new pass" not in response.text
+    assert "wrong password" not in response.text
     await token_for(client, user["username"], PASSWORD)  # the old password still works
 
     response = await client.patch(
@@ -93,7 +94,8 @@ async def test_patch_me_to_a_taken_email_is_409_and_changes_nothing(
     assert response.status_code == 409
     assert response.json() == {"detail": "A user with this email already exists."}
     me = (await client.get(f"{API}/users/me", headers=headers)).json()
-    assert me["email"] == user["email"] and me["full_name"] == "Kept"
+    assert me["email"] == user["email"]
+    assert me["full_name"] == "Kept"
 
 
 @pytest.mark.parametrize(

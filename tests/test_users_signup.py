@@ -25,7 +25,8 @@ async def test_sign_up_is_201_with_public_fields_only(client: httpx.AsyncClient)
     body = response.json()
     assert body["email"] == "ann@example.com"
     assert body["username"] == "ann"
-    assert body["is_active"] is True and body["is_admin"] is False
+    assert body["is_active"] is True
+    assert body["is_admin"] is False
     assert body["profile"] is None
     assert set(body) == {
         "id",
@@ -37,7 +38,8 @@ async def test_sign_up_is_201_with_public_fields_only(client: httpx.AsyncClient)
         "created_at",
         "profile",
     }
-    assert PASSWORD not in response.text and "argon2" not in response.text
+    assert PASSWORD not in response.text
+    assert "argon2" not in response.text
 
 
 async def test_sign_up_with_profile_creates_both_rows(
