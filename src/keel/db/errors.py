@@ -146,16 +146,26 @@ def _from_sqlite(message: str) -> ConstraintViolation:
     return ConstraintViolation(Violation.OTHER)
 
 
-def classify_integrity_error(error: sa_exc.IntegrityError) -> ConstraintViolation:
-    """Which constraint an ``IntegrityError`` broke, on any of the three dialects."""
+def constraint_violation(error: sa_exc.DBAPIError) -> ConstraintViolation | None:
+    """Which constraint the error says was broken, on any of the three dialects, or
+    None when it is not about a constraint. (MariaDB reports a failed CHECK as an
+    OperationalError, so this looks past the exception class.)"""
     orig = error.orig
     errno = _mysql_errno(orig)  # first: PyMySQL errors carry a (coarse) sqlstate too
     if errno is not None:
-        return _from_mysql(orig, errno)
+        if errno in _MYSQL_ERRNOS:
+            return _from_mysql(orig, errno)
+        return ConstraintViolation(Violation.OTHER) if _is_integrity(error) else None
+    if not _is_integrity(error):
+        return None
     state = _sqlstate(orig)
     if state is not None:
         return ConstraintViolation(_PG_STATES.get(state, Violation.OTHER), _pg_constraint(orig))
     return _from_sqlite(str(orig))
+
+
+def _is_integrity(error: sa_exc.DBAPIError) -> bool:
+    return isinstance(error, sa_exc.IntegrityError)
 
 
 def violation_detail(violation: ConstraintViolation) -> str:
@@ -203,21 +213,19 @@ def unavailable_response() -> JSONResponse:
     )
 
 
-async def _integrity_error(_request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, sa_exc.IntegrityError)
-    violation = classify_integrity_error(error)
-    return JSONResponse(
-        {"detail": violation_detail(violation)}, status_code=_STATUS[violation.kind]
-    )
-
-
-async def _data_error(_request: Request, _error: Exception) -> JSONResponse:
-    return JSONResponse(
-        {"detail": DATA_ERROR_DETAIL}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
-    )
-
-
 async def _database_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, sa_exc.DBAPIError | sa_exc.TimeoutError | OSError)
+    if isinstance(error, sa_exc.DBAPIError):
+        violation = constraint_violation(error)
+        if violation is not None:
+            return JSONResponse(
+                {"detail": violation_detail(violation)}, status_code=_STATUS[violation.kind]
+            )
+        if isinstance(error, sa_exc.DataError):
+            return JSONResponse(
+                {"detail": DATA_ERROR_DETAIL},
+                status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            )
     if is_unavailable(error):
         logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, error)
         return unavailable_response()
@@ -225,8 +233,9 @@ async def _database_error(request: Request, error: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Map database errors to 409 / 422 / 503 for every route of ``app``."""
-    app.add_exception_handler(sa_exc.IntegrityError, _integrity_error)
-    app.add_exception_handler(sa_exc.DataError, _data_error)
+    """Map database errors to 409 / 422 / 503 for every route of ``app``: a broken
+    unique or foreign key is a 409, a broken CHECK or NOT NULL and a value that does
+    not fit its column a 422, a database that cannot serve now a 503; anything else
+    stays a 500 (a bug)."""
     for error_type in (sa_exc.DBAPIError, sa_exc.TimeoutError, ConnectionError, TimeoutError):
         app.add_exception_handler(error_type, _database_error)

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from keel.auth.passwords import Passwords
 from keel.config import Settings
 from keel.db import Database
-from keel.db.errors import classify_integrity_error, violation_detail
+from keel.db.errors import ConstraintViolation, Violation, constraint_violation, violation_detail
 from keel.users.schemas import UserCreate
 from keel.users.service import build_user
 
@@ -32,6 +32,7 @@ def create_admin(settings: Settings, *, email: str, username: str, password: str
             assert user.id is not None
             return user.id
     except IntegrityError as error:
-        raise AdminExistsError(violation_detail(classify_integrity_error(error))) from None
+        violation = constraint_violation(error) or ConstraintViolation(Violation.OTHER)
+        raise AdminExistsError(violation_detail(violation)) from None
     finally:
         database.sync_engine.dispose()

@@ -1,0 +1,190 @@
+"""keel.db on its own, against the real databases: errors, transactions, savepoints."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    exc,
+    func,
+    select,
+    text,
+)
+
+from keel.db import Database, EngineSettings, savepoint, transaction
+from keel.db.errors import Violation, constraint_violation, is_unavailable
+from keel.db.models import NAMING_CONVENTION
+
+pytestmark = pytest.mark.anyio
+
+probe = MetaData(naming_convention=NAMING_CONVENTION)
+parents = Table(
+    "probe_parents",
+    probe,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(50), nullable=False, unique=True),
+    Column("size", Integer),
+    # Table-level: MariaDB does not accept a named CHECK inline on a column.
+    CheckConstraint("size >= 0", name="size_not_negative"),
+)
+children = Table(
+    "probe_children",
+    probe,
+    Column("id", Integer, primary_key=True),
+    Column("parent_id", Integer, ForeignKey("probe_parents.id"), nullable=False),
+)
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    db = Database(EngineSettings(url=database_url, statement_timeout_ms=300))
+    async with db.engine.begin() as connection:
+        await connection.run_sync(probe.create_all)
+    try:
+        yield db
+    finally:
+        async with db.engine.begin() as connection:
+            await connection.run_sync(probe.drop_all)
+        await db.dispose()
+
+
+async def _violation(database: Database, statement: object) -> tuple[Violation, str | None]:
+    async with database.engine.connect() as connection:
+        await connection.execute(parents.insert().values(name="taken", size=1))
+        with pytest.raises(exc.DBAPIError) as raised:
+            await connection.execute(statement)  # type: ignore[call-overload]
+    found = constraint_violation(raised.value)
+    assert found is not None
+    return found.kind, found.constraint
+
+
+@pytest.mark.parametrize(
+    ("statement", "kind", "constraint"),
+    [
+        (parents.insert().values(name="taken", size=1), Violation.UNIQUE, "uq_probe_parents_name"),
+        (
+            parents.insert().values(name="negative", size=-1),
+            Violation.CHECK,
+            "ck_probe_parents_size_not_negative",
+        ),
+        (children.insert().values(parent_id=42), Violation.FOREIGN_KEY, None),
+        (parents.insert().values(name=None, size=1), Violation.NOT_NULL, None),
+    ],
+    ids=["unique", "check", "foreign_key", "not_null"],
+)
+async def test_integrity_errors_are_classified_on_every_dialect(
+    database: Database, statement: object, kind: Violation, constraint: str | None
+) -> None:
+    found_kind, found_constraint = await _violation(database, statement)
+    assert found_kind is kind
+    if constraint is not None and not (kind is Violation.CHECK and database.dialect == "sqlite"):
+        assert found_constraint == constraint
+
+
+async def test_transaction_commits_on_success_and_rolls_back_on_error(database: Database) -> None:
+    async with database.sessionmaker() as session:
+        async with transaction(session):
+            await (await session.connection()).execute(parents.insert().values(name="kept", size=1))
+        with pytest.raises(RuntimeError):
+            async with transaction(session):
+                await (await session.connection()).execute(
+                    parents.insert().values(name="lost", size=1)
+                )
+                raise RuntimeError("boom")
+        names = (await (await session.connection()).execute(select(parents.c.name))).scalars().all()
+    assert names == ["kept"]
+
+
+async def test_savepoint_undoes_only_its_own_block(database: Database) -> None:
+    async with database.sessionmaker() as session:
+        async with transaction(session):
+            await (await session.connection()).execute(
+                parents.insert().values(name="outer", size=1)
+            )
+            with pytest.raises(exc.IntegrityError):
+                async with savepoint(session):
+                    await (await session.connection()).execute(
+                        parents.insert().values(name="inner", size=1)
+                    )
+                    await (await session.connection()).execute(
+                        parents.insert().values(name="outer", size=1)
+                    )
+            async with savepoint(session):
+                await (await session.connection()).execute(
+                    parents.insert().values(name="after", size=1)
+                )
+        names = sorted(
+            (await (await session.connection()).execute(select(parents.c.name))).scalars().all()
+        )
+    assert names == ["after", "outer"]
+
+
+async def test_a_statement_over_the_timeout_is_unavailable_not_a_bug(database: Database) -> None:
+    if database.dialect == "sqlite":
+        pytest.skip("SQLite has no server-side statement timeout")
+    sleep = "SELECT pg_sleep(2)" if database.dialect == "postgresql" else "SELECT SLEEP(2)"
+    async with database.engine.connect() as connection:
+        try:
+            result = await connection.execute(text(sleep))
+        except exc.DBAPIError as error:
+            assert is_unavailable(error)
+        else:
+            # MariaDB's max_statement_time interrupts SLEEP() by returning 1.
+            assert database.dialect != "postgresql"
+            assert result.scalar() == 1
+
+
+async def test_sqlite_runs_with_the_promised_pragmas(database: Database) -> None:
+    if database.dialect != "sqlite":
+        pytest.skip("SQLite only")
+    async with database.engine.connect() as connection:
+        pragmas = {
+            name: (await connection.execute(text(f"PRAGMA {name}"))).scalar()
+            for name in ("foreign_keys", "journal_mode", "synchronous", "busy_timeout")
+        }
+    assert pragmas == {
+        "foreign_keys": 1,
+        "journal_mode": "wal",
+        "synchronous": 1,
+        "busy_timeout": 5000,
+    }
+
+
+async def test_pool_survives_connections_killed_by_the_server(database: Database) -> None:
+    """Pre-ping: after the server drops every connection, the next checkout reconnects."""
+    if database.dialect == "sqlite":
+        pytest.skip("no server to drop connections")
+    async with database.engine.connect() as connection:
+        await connection.execute(select(func.count()).select_from(parents))
+    kill = Database(EngineSettings(url=database.settings.url))
+    async with kill.engine.connect() as admin:
+        if database.dialect == "postgresql":
+            await admin.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+        else:
+            own = (await admin.execute(text("SELECT CONNECTION_ID()"))).scalar()
+            ids = (
+                await admin.execute(
+                    text(
+                        "SELECT id FROM information_schema.processlist WHERE db = DATABASE() AND id <> :own"
+                    ),
+                    {"own": own},
+                )
+            ).scalars()
+            for connection_id in list(ids):
+                await admin.execute(text(f"KILL {int(connection_id)}"))
+    await kill.dispose()
+    async with database.engine.connect() as connection:
+        assert (await connection.execute(select(func.count()).select_from(parents))).scalar() == 0
