@@ -7,6 +7,7 @@ Every command reads the same settings as the server (``DATABASE_URL`` and friend
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -69,6 +70,10 @@ def serve(
             migrations_for(settings).upgrade()
             # Done once here; the workers need not queue for the lock again.
             os.environ["AUTO_MIGRATE"] = "false"
+        if settings.secret_key is None:
+            # Development: one random key for this server, shared by all its
+            # workers, so a token from one worker is valid on the others.
+            os.environ["SECRET_KEY"] = secrets.token_urlsafe(32)
     uvicorn.run(
         "keel.main:create_app",
         factory=True,

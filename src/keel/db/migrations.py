@@ -14,6 +14,7 @@ An Alembic ``env.py`` needs two lines::
 
 from __future__ import annotations
 
+import sys
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -134,7 +135,7 @@ class Migrations:
         self.settings = replace(settings, statement_timeout_ms=0)
 
     def config(self) -> Config:
-        config = Config()
+        config = Config(stdout=sys.stdout)  # the current stdout, not the one at import
         config.set_main_option("script_location", self.script_location)
         config.set_main_option("file_template", FILE_TEMPLATE)
         url = sync_url(self.settings.url).render_as_string(hide_password=False)
