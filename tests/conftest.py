@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -54,6 +55,11 @@ def new_database(kind: str, tmp_dir: Path) -> str:
     if kind == "sqlite":
         return create_database("sqlite://", directory=tmp_dir)
     problem = server_reachable(SERVERS[kind])
+    for _ in range(10 if IN_CI else 0):  # a server that was just started may need a moment
+        if problem is None:
+            break
+        time.sleep(1)
+        problem = server_reachable(SERVERS[kind])
     if problem is not None:
         message = f"{kind} server not reachable at {SERVERS[kind]}: {problem}"
         if IN_CI:
