@@ -135,18 +135,19 @@ SLOW_QUERIES = {
 }
 
 
+SERVERS_ONLY = pytest.mark.parametrize("database_url", ["postgresql", "mariadb"], indirect=True)
+
+
+@SERVERS_ONLY
 async def test_a_statement_over_the_timeout_is_unavailable_not_a_bug(database: Database) -> None:
-    if database.dialect == "sqlite":
-        pytest.skip("SQLite has no server-side statement timeout")
     async with database.engine.connect() as connection:
         with pytest.raises(exc.DBAPIError) as raised:
             await connection.execute(text(SLOW_QUERIES[database.dialect]))
     assert is_unavailable(raised.value)
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_sqlite_runs_with_the_promised_pragmas(database: Database) -> None:
-    if database.dialect != "sqlite":
-        pytest.skip("SQLite only")
     async with database.engine.connect() as connection:
         pragmas = {
             name: (await connection.execute(text(f"PRAGMA {name}"))).scalar()
@@ -160,10 +161,9 @@ async def test_sqlite_runs_with_the_promised_pragmas(database: Database) -> None
     }
 
 
+@SERVERS_ONLY
 async def test_pool_survives_connections_killed_by_the_server(database: Database) -> None:
     """Pre-ping: after the server drops every connection, the next checkout reconnects."""
-    if database.dialect == "sqlite":
-        pytest.skip("no server to drop connections")
     async with database.engine.connect() as connection:
         await connection.execute(select(func.count()).select_from(parents))
     kill = Database(EngineSettings(url=database.settings.url))
