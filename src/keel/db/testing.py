@@ -21,13 +21,20 @@ def _server_engine(server_url: str | URL) -> Engine:
     return create_engine(sync_url(server_url), isolation_level="AUTOCOMMIT", poolclass=NullPool)
 
 
+def _execute_on_server(url: str | URL, statement: str) -> None:
+    """One statement outside any transaction (CREATE/DROP DATABASE need that)."""
+    engine = _server_engine(url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
 def server_reachable(server_url: str) -> str | None:
     """None when the server answers, else why not (one line)."""
     try:
-        engine = _server_engine(server_url)
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        engine.dispose()
+        _execute_on_server(server_url, "SELECT 1")
     except Exception as error:
         return " ".join(str(error).split())[:300]
     return None
@@ -45,17 +52,12 @@ def create_database(
         if directory is None:
             raise ValueError("SQLite test databases need a directory")
         return f"sqlite:///{directory / (name + '.db')}"
-    engine = _server_engine(server_url)
-    try:
-        with engine.connect() as connection:
-            if backend == "postgresql":
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
-            else:
-                connection.execute(
-                    text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
-                )
-    finally:
-        engine.dispose()
+    if backend == "postgresql":
+        _execute_on_server(server_url, f'CREATE DATABASE "{name}"')
+    else:
+        _execute_on_server(
+            server_url, f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+        )
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
@@ -69,15 +71,10 @@ def drop_database(url: str) -> None:
             Path(name + suffix).unlink(missing_ok=True)
         return
     maintenance = parsed.set(database="postgres" if backend == "postgresql" else "mysql")
-    engine = _server_engine(maintenance)
-    try:
-        with engine.connect() as connection:
-            if backend == "postgresql":
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            else:
-                connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-    finally:
-        engine.dispose()
+    if backend == "postgresql":
+        _execute_on_server(maintenance, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        _execute_on_server(maintenance, f"DROP DATABASE IF EXISTS `{name}`")
 
 
 async def delete_all_rows(engine: AsyncEngine, metadata: MetaData) -> None:
