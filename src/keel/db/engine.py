@@ -25,6 +25,9 @@ DRIVERS: dict[str, tuple[str, str]] = {
 _ALIASES = {"postgres": "postgresql"}
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# Execution option naming the SQLite BEGIN mode ("DEFERRED", "IMMEDIATE"); see
+# keel.db.session.transaction.
+SQLITE_BEGIN = "keel_sqlite_begin"
 
 
 class UnsupportedDatabaseError(ValueError):
@@ -157,7 +160,10 @@ def _install_sqlite_listeners(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        mode = connection.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
+        if mode not in ("DEFERRED", "IMMEDIATE", "EXCLUSIVE"):
+            raise ValueError(f"unknown SQLite BEGIN mode {mode!r}")
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 def _install_mysql_listeners(engine: Engine, settings: EngineSettings) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from keel.db.engine import EngineSettings, make_async_engine, make_sync_engine
+from keel.db.engine import SQLITE_BEGIN, EngineSettings, make_async_engine, make_sync_engine
 
 
 class Database:
@@ -92,12 +92,30 @@ async def transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
     loaded the current user has), so reads done before the block join the same
     transaction.
     """
+    await _begin_writing(session)
     try:
         yield session
         await session.commit()
     except BaseException:
         await session.rollback()
         raise
+
+
+async def _begin_writing(session: AsyncSession) -> None:
+    """On SQLite, start the unit of work with ``BEGIN IMMEDIATE``.
+
+    SQLite cannot turn a read transaction into a write one once another connection
+    has written since it began: it fails at once with "database is locked", without
+    waiting. So a unit of work takes the write lock up front (waiting up to the busy
+    timeout for other writers), and a read-only transaction the session already
+    holds (the current-user lookup, say) is committed first; its objects stay
+    loaded. Server databases need none of this.
+    """
+    if session.bind is None or session.bind.dialect.name != "sqlite":
+        return
+    if session.in_transaction():
+        await session.commit()
+    await session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
 
 
 @asynccontextmanager
