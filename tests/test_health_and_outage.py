@@ -8,10 +8,13 @@ from pathlib import Path
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from sqlalchemy import text
 
+from keel.db import Database
 from keel.main import create_app
+from keel.users.models import User
 from tests.conftest import make_settings
-from tests.helpers import API, user_payload
+from tests.helpers import API, count_rows, user_payload
 
 pytestmark = pytest.mark.anyio
 
@@ -62,3 +65,22 @@ async def test_unreachable_database_is_503_with_retry_after_and_live_still_answe
     assert ready.json() == {"detail": "The database is not answering."}
     assert "retry-after" in ready.headers
     assert (await outage_client.get("/health/live")).status_code == 200
+
+
+async def test_an_exhausted_pool_answers_503_quickly_then_recovers(database_url: str) -> None:
+    settings = make_settings(database_url, db_pool_size=1, db_max_overflow=0, db_pool_timeout=0.3)
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=transport, base_url="http://keel.test") as client,
+    ):
+        database: Database = app.state.database
+        async with database.engine.connect() as held:  # the pool's only connection
+            await held.execute(text("SELECT 1"))
+            response = await client.post(f"{API}/users", json=user_payload())
+            assert response.status_code == 503
+            assert "retry-after" in response.headers
+        assert await count_rows(app, User.__table__) == 0  # type: ignore[attr-defined]
+        response = await client.post(f"{API}/users", json=user_payload())
+        assert response.status_code == 201
