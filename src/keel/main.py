@@ -58,9 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     app = FastAPI(title="Keel", version=keel.__version__, lifespan=lifespan)
     app.state.settings = settings
-    app.state.passwords = Passwords(
-        time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
-    )
+    app.state.passwords = Passwords.from_settings(settings)
     install_error_handlers(app)
     app.add_exception_handler(RequestValidationError, _validation_error)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from keel.auth.passwords import Passwords
 from keel.config import Settings
-from keel.db import Database
+from keel.db.session import standalone_transaction
 from keel.users import seed as users
 
 
@@ -25,15 +25,9 @@ def seed(
     advance: Callable[[int], None] = lambda _: None,
 ) -> SeedReport:
     """Add what is missing, in one transaction; running it again adds nothing."""
-    database = Database(settings.engine_settings(settings.database_url))
-    passwords = Passwords(
-        time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
-    )
-    try:
-        with database.sync_sessionmaker.begin() as session:
-            return SeedReport(
-                demo_users=users.seed_demo(session, passwords) if demo else 0,
-                bulk_users=users.seed_bulk(session, passwords, count=users_count, advance=advance),
-            )
-    finally:
-        database.sync_engine.dispose()
+    passwords = Passwords.from_settings(settings)
+    with standalone_transaction(settings.engine_settings(settings.database_url)) as session:
+        return SeedReport(
+            demo_users=users.seed_demo(session, passwords) if demo else 0,
+            bulk_users=users.seed_bulk(session, passwords, count=users_count, advance=advance),
+        )

@@ -10,6 +10,8 @@ from fastapi import Depends, Request
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
+from keel.config import Settings
+
 
 class Passwords:
     def __init__(self, *, time_cost: int, memory_kib: int) -> None:
@@ -17,6 +19,10 @@ class Passwords:
         # Verified against when the account does not exist, so a wrong username
         # takes as long as a wrong password and timing reveals no accounts.
         self._dummy_hash = self._hasher.hash("keel-dummy-password")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Passwords:
+        return cls(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)

@@ -12,7 +12,7 @@ commit there could fail after the client was told "done".
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -82,6 +82,18 @@ def get_session(request: Request) -> Iterator[Session]:
 DatabaseDep = Annotated[Database, Depends(get_database)]
 AsyncSessionDep = Annotated[AsyncSession, Depends(get_async_session)]
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+@contextmanager
+def standalone_transaction(settings: EngineSettings) -> Iterator[Session]:
+    """A sync session in one transaction, on an engine of its own, for the command
+    line and scripts: commit on success, roll back on any error, engine disposed."""
+    engine = make_sync_engine(settings)
+    try:
+        with sessionmaker(engine, class_=Session, expire_on_commit=False).begin() as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 @asynccontextmanager
