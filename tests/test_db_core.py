@@ -61,6 +61,7 @@ async def _violation(database: Database, statement: object) -> tuple[Violation, 
         await connection.execute(parents.insert().values(name="taken", size=1))
         with pytest.raises(exc.DBAPIError) as raised:
             await connection.execute(statement)  # type: ignore[call-overload]
+    assert "parameters hidden" in str(raised.value)  # bound values never reach logs
     found = constraint_violation(raised.value)
     assert found is not None
     return found.kind, found.constraint

@@ -199,6 +199,9 @@ def _install_listeners(engine: Engine, settings: EngineSettings) -> None:
 def _engine_kwargs(settings: EngineSettings, url: URL) -> dict[str, Any]:
     return {
         "echo": settings.echo,
+        # Bound values (emails, password hashes...) stay out of error messages and
+        # logs; the SQL itself is still shown.
+        "hide_parameters": True,
         "connect_args": _connect_args(settings, url),
         **_pool_kwargs(settings, url),
     }

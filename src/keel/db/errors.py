@@ -176,12 +176,14 @@ def violation_detail(violation: ConstraintViolation) -> str:
 
 # --- transient failures ------------------------------------------------------------
 
-# SQLSTATE classes that mean "not now": connection exception, insufficient
-# resources, operator intervention (incl. statement timeout), system error.
-_TRANSIENT_PG_CLASSES = ("08", "53", "57", "58")
-# MySQL/MariaDB: server gone, lost connection, can't connect, lock wait timeout,
-# query interrupted / max_statement_time exceeded, too many connections.
-_TRANSIENT_MYSQL_ERRNOS = {1040, 1053, 1205, 1317, 1969, 2002, 2003, 2006, 2013, 2055, 3024}
+# SQLSTATE classes that mean "not now": connection exception, transaction rollback
+# (serialization failure, deadlock), insufficient resources, operator intervention
+# (incl. statement timeout), system error.
+_TRANSIENT_PG_CLASSES = ("08", "40", "53", "57", "58")
+# MySQL/MariaDB: too many connections, server shutdown, lock wait timeout, deadlock,
+# query interrupted, max_statement_time exceeded, can't connect, server gone, lost
+# connection.
+_TRANSIENT_MYSQL_ERRNOS = {1040, 1053, 1205, 1213, 1317, 1969, 2002, 2003, 2006, 2013, 2055, 3024}
 
 
 def is_unavailable(error: BaseException) -> bool:

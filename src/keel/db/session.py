@@ -101,8 +101,9 @@ async def transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
     """One unit of work: commit when the block succeeds, roll back on any error.
 
     Works whether or not the session already began a transaction (a dependency that
-    loaded the current user has), so reads done before the block join the same
-    transaction.
+    loaded the current user has). On PostgreSQL and MariaDB, reads done before the
+    block are part of the same transaction; on SQLite the unit of work starts afresh
+    with the write lock (see ``_begin_writing``).
     """
     await _begin_writing(session)
     try:
