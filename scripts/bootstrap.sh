@@ -6,6 +6,10 @@ set -euo pipefail
 bootstrap() {
     local lock="$1"
     local python="${PYTHON:-python3}"
+    if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+        echo "Keel needs Python >= 3.11; point PYTHON at one (PYTHON=python3.12 $0)." >&2
+        exit 1
+    fi
     if [ ! -x .venv/bin/python ]; then
         "$python" -m venv .venv
     fi
