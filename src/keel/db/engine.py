@@ -9,6 +9,7 @@ replaced by the one Keel pairs with that database.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,6 +138,25 @@ def _connect_args(settings: EngineSettings, url: URL) -> dict[str, Any]:
     return {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
 
 
+def _use_wal(cursor: Any) -> None:
+    """Switch the database file to WAL (it stays so). Several connections opening a
+    new file at once race for the exclusive lock this needs, and the loser is told
+    "database is locked" without the busy timeout applying: try again until one of
+    them has switched it."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        cursor.execute("PRAGMA journal_mode")
+        if cursor.fetchone()[0].lower() in ("wal", "memory"):
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as error:  # the driver's OperationalError, sync or async
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def _install_sqlite_listeners(engine: Engine) -> None:
     """Pragmas on every connection, and transactions SQLAlchemy can rely on.
 
@@ -150,12 +170,12 @@ def _install_sqlite_listeners(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         for pragma in (
-            "foreign_keys=ON",
-            "journal_mode=WAL",
-            "synchronous=NORMAL",
             f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+            "foreign_keys=ON",
+            "synchronous=NORMAL",
         ):
             cursor.execute(f"PRAGMA {pragma}")
+        _use_wal(cursor)
         cursor.close()
 
     @event.listens_for(engine, "begin")
