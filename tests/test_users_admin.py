@@ -50,13 +50,24 @@ async def test_admin_lists_users_in_pages_with_a_total(
     assert page["total"] == 5
     assert page["limit"] == 2
     assert page["offset"] == 1
-    assert page["next_cursor"] is None
     assert len(page["items"]) == 2
     assert "hashed_password" not in response.text
 
-    no_count = await client.get(f"{API}/users", headers=admin_headers, params={"count": "none"})
-    assert no_count.json()["total"] is None
-    assert len(no_count.json()["items"]) == 5
+    everyone = await client.get(f"{API}/users", headers=admin_headers, params={"count": "none"})
+    assert everyone.json()["total"] is None
+    assert everyone.json()["next_cursor"] is None
+    ids = [user["id"] for user in everyone.json()["items"]]
+    assert ids == sorted(ids)
+    assert len(ids) == 5
+    assert [user["id"] for user in page["items"]] == ids[1:3]
+
+    rest = await client.get(
+        f"{API}/users", headers=admin_headers, params={"cursor": page["next_cursor"]}
+    )
+    assert [user["id"] for user in rest.json()["items"]] == ids[3:]
+    assert rest.json()["offset"] is None
+    assert rest.json()["total"] is None
+    assert rest.json()["next_cursor"] is None
 
 
 @pytest.mark.parametrize(

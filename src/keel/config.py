@@ -65,4 +65,5 @@ class Settings(BaseSettings):
             connect_timeout=self.db_connect_timeout,
             echo=self.db_echo,
             statement_timeout_ms=self.statement_timeout_ms,
+            slow_query_ms=self.slow_query_ms,
         )

@@ -17,6 +17,7 @@ from keel.auth.router import router as auth_router
 from keel.config import Settings
 from keel.db import Database, install_error_handlers
 from keel.db.migrations import Migrations
+from keel.db.pagination import CursorCodec
 from keel.health.router import router as health_router
 from keel.users.router import router as users_router
 
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Keel", version=keel.__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.passwords = Passwords.from_settings(settings)
+    app.state.cursor_codec = CursorCodec(settings.jwt_key.encode())
     install_error_handlers(app)
     app.add_exception_handler(RequestValidationError, _validation_error)
 

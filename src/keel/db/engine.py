@@ -87,6 +87,7 @@ class EngineSettings:
     connect_timeout: float = 5.0
     echo: bool = False
     statement_timeout_ms: int = 5000
+    slow_query_ms: int = 0  # 0: no slow-query log
 
 
 # Server databases: a bounded pool, a short wait for a connection (so an exhausted

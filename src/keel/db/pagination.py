@@ -1,33 +1,61 @@
-"""List pages as SPEC §3 describes them: ``limit`` (1..1000, default 50) with
-``offset`` (the answer carries ``total``) and ``count=exact|none``.
+"""List pages as SPEC §3 describes them, for any SQLModel/SQLAlchemy select.
 
-A repository builds the ordered ``Select``; ``fetch_offset_page`` runs it for one
-page and, when asked, counts the rows the same statement would return. Both the
-page and the count are one query each, whatever the page size.
+A client sends ``limit`` (1..1000, default 50) and either ``offset`` or ``cursor``,
+and ``count=exact|estimated|none``; the answer is a ``Page``::
+
+    {"items": [...], "total": int | null, "limit": int,
+     "offset": int | null, "next_cursor": str | null}
+
+* **Offset pages** skip ``offset`` rows; ``total`` is counted unless ``count=none``.
+  They carry ``next_cursor`` too, so a keyset walk can start from any of them.
+* **Keyset (cursor) pages** continue after the last row of the previous page, in the
+  order of a ``Keyset``: one sort column and the id as tie-breaker. They cost the
+  same 10 000 rows deep as on the first page, and a row inserted or deleted during
+  a walk neither repeats nor skips another. ``total`` is left out unless asked for.
+* ``count=estimated`` reads the planner's row estimate (PostgreSQL, MySQL/MariaDB)
+  instead of counting; SQLite has no statistics, so there it counts.
+
+The cursor is opaque: the sort name and the last row's (key, id), signed with a
+key of the app's. A cursor that was cut, altered, forged or made for another sort
+order is a 422, never a 500.
+
+A repository builds the filtered, *unordered* ``select``; ``fetch_page`` orders,
+pages and counts it in at most two queries, whatever the page size.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import enum
+import hashlib
+import hmac
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, and_, func, or_
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
+
+from keel.db.explain import estimated_rows
 
 T = TypeVar("T")
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 50
+MAX_CURSOR_LENGTH = 1024
 
 
 class CountMode(enum.StrEnum):
     EXACT = "exact"
+    ESTIMATED = "estimated"
     NONE = "none"
 
 
@@ -36,35 +64,171 @@ class Page(BaseModel, Generic[T]):
     total: int | None
     limit: int
     offset: int | None
-    next_cursor: str | None = None
+    next_cursor: str | None
+
+
+class InvalidCursorError(ValueError):
+    """The cursor was not made by this app for this sort order."""
+
+
+# --- the order of a list -----------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class OffsetParams:
+class Keyset:
+    """Rows ordered by ``key`` then ``id``, both ascending or both descending.
+
+    ``name`` is what the client calls this order (``"-created_at"``); a cursor
+    carries it, so it cannot be replayed against another order. ``key`` and ``id``
+    must be NOT NULL columns, and an index on (filter columns, key, id) makes every
+    page an index range scan.
+    """
+
+    name: str
+    key: Any
+    id: Any
+    descending: bool = False
+
+    def order_by(self) -> tuple[Any, ...]:
+        if self.descending:
+            return (self.key.desc(), self.id.desc())
+        return (self.key.asc(), self.id.asc())
+
+    def after(self, key_value: Any, id_value: Any) -> ColumnElement[bool]:
+        """Rows that come after (key_value, id_value) in this order. The redundant
+        bound on ``key`` alone lets every dialect use the index for a range scan."""
+        if self.descending:
+            return and_(
+                self.key <= key_value,
+                or_(self.key < key_value, and_(self.key == key_value, self.id < id_value)),
+            )
+        return and_(
+            self.key >= key_value,
+            or_(self.key > key_value, and_(self.key == key_value, self.id > id_value)),
+        )
+
+    def values_of(self, row: Any) -> tuple[Any, Any]:
+        return getattr(row, self.key.key), getattr(row, self.id.key)
+
+
+# --- opaque, signed cursors ------------------------------------------------------------
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _to_json(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+class CursorCodec:
+    """Encodes a keyset position as ``<payload>.<signature>`` (base64url, HMAC-SHA256)."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = hashlib.sha256(b"keel.db.pagination:" + key).digest()
+
+    def _sign(self, payload: bytes) -> bytes:
+        return hmac.new(self._key, payload, hashlib.sha256).digest()[:16]
+
+    def encode(self, keyset: Keyset, values: tuple[Any, Any]) -> str:
+        payload = json.dumps([keyset.name, *map(_to_json, values)], separators=(",", ":"))
+        raw = payload.encode()
+        return f"{_b64(raw)}.{_b64(self._sign(raw))}"
+
+    def decode(self, cursor: str, keyset: Keyset) -> tuple[Any, Any]:
+        try:
+            payload_part, signature_part = cursor.split(".")
+            raw, signature = _unb64(payload_part), _unb64(signature_part)
+        except (ValueError, binascii.Error):
+            raise InvalidCursorError("The cursor is malformed.") from None
+        if not hmac.compare_digest(signature, self._sign(raw)):
+            raise InvalidCursorError("The cursor is not valid.")
+        try:
+            name, key_value, id_value = json.loads(raw)
+        except (ValueError, TypeError):
+            raise InvalidCursorError("The cursor is malformed.") from None
+        if name != keyset.name:
+            raise InvalidCursorError("The cursor belongs to another sort order.")
+        return (
+            _from_json(key_value, keyset.key.type.python_type),
+            _from_json(id_value, keyset.id.type.python_type),
+        )
+
+
+def _from_json(value: Any, python_type: type) -> Any:
+    if python_type is datetime:
+        if isinstance(value, str):
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError:
+                parsed = None
+            if parsed is not None and parsed.tzinfo is not None:
+                return parsed
+    elif type(value) is python_type:  # exact: a bool is not an int here
+        return value
+    raise InvalidCursorError("The cursor is malformed.")
+
+
+# --- what the client asked for -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PageRequest:
     limit: int = DEFAULT_LIMIT
-    offset: int = 0
+    offset: int | None = None
+    cursor: str | None = None
     count: CountMode = CountMode.EXACT
+    codec: CursorCodec | None = None
 
 
-def offset_params(
+def _query_error(field: str, message: str) -> RequestValidationError:
+    return RequestValidationError(
+        [{"type": "value_error", "loc": ("query", field), "msg": message}]
+    )
+
+
+def page_request(
+    request: Request,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+    offset: Annotated[int | None, Query(ge=0, description="Items to skip (offset pages).")] = None,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=MAX_CURSOR_LENGTH, description="`next_cursor` of the previous page."),
+    ] = None,
     count: Annotated[
-        CountMode, Query(description="`exact` counts the matching rows; `none` skips the count.")
-    ] = CountMode.EXACT,
-) -> OffsetParams:
-    return OffsetParams(limit=limit, offset=offset, count=count)
+        CountMode | None,
+        Query(
+            description="How to compute `total`: `exact` counts, `estimated` asks the "
+            "planner, `none` skips it. Default: exact for offset pages, none for cursor pages."
+        ),
+    ] = None,
+) -> PageRequest:
+    if offset is not None and cursor is not None:
+        raise _query_error("cursor", "Use either offset or cursor, not both")
+    if count is None:
+        count = CountMode.NONE if cursor is not None else CountMode.EXACT
+    codec: CursorCodec | None = getattr(request.app.state, "cursor_codec", None)
+    return PageRequest(limit=limit, offset=offset, cursor=cursor, count=count, codec=codec)
 
 
-OffsetParamsDep = Annotated[OffsetParams, Depends(offset_params)]
+PageRequestDep = Annotated[PageRequest, Depends(page_request)]
+
+
+# --- running it ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class OffsetPage(Generic[T]):
+class PageResult(Generic[T]):
     items: Sequence[T]
     total: int | None
     limit: int
-    offset: int
+    offset: int | None
+    next_cursor: str | None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -72,17 +236,57 @@ class OffsetPage(Generic[T]):
             "total": self.total,
             "limit": self.limit,
             "offset": self.offset,
-            "next_cursor": None,
+            "next_cursor": self.next_cursor,
         }
 
 
-async def fetch_offset_page(
-    session: AsyncSession, statement: SelectOfScalar[T], params: OffsetParams
-) -> OffsetPage[T]:
-    """One page of ``statement`` (which must be ordered) and, if asked, its total."""
-    items = (await session.exec(statement.limit(params.limit).offset(params.offset))).all()
-    total = None
-    if params.count is CountMode.EXACT:
-        counted = statement.order_by(None).subquery()
-        total = (await session.exec(select(func.count()).select_from(counted))).one()
-    return OffsetPage(items=items, total=total, limit=params.limit, offset=params.offset)
+async def count_rows(
+    session: AsyncSession, statement: SelectOfScalar[Any], mode: CountMode
+) -> int | None:
+    """How many rows ``statement`` returns: counted, estimated, or not at all."""
+    if mode is CountMode.NONE:
+        return None
+    unordered = statement.order_by(None)
+    if mode is CountMode.ESTIMATED:
+        estimate = await estimated_rows(session, unordered)
+        if estimate is not None:
+            return estimate
+    counted = select(func.count()).select_from(unordered.subquery())
+    return (await session.exec(counted)).one()
+
+
+async def fetch_page(
+    session: AsyncSession,
+    statement: SelectOfScalar[T],
+    page: PageRequest,
+    keyset: Keyset,
+) -> PageResult[T]:
+    """One page of ``statement`` (filtered, unordered) in ``keyset`` order.
+
+    Every page, offset or cursor, carries ``next_cursor`` when more rows follow, so
+    a client can start a keyset walk from the first page."""
+    ordered = statement.order_by(*keyset.order_by())
+    offset = None
+    if page.cursor is not None:
+        position = _decode(page, keyset)
+        ordered = ordered.where(keyset.after(*position))
+    else:
+        offset = page.offset or 0
+        ordered = ordered.offset(offset)
+    # One row more than asked for: it says whether a next page exists.
+    rows = (await session.exec(ordered.limit(page.limit + 1))).all()
+    items = rows[: page.limit]
+    next_cursor = None
+    if len(rows) > page.limit and page.codec is not None:
+        next_cursor = page.codec.encode(keyset, keyset.values_of(items[-1]))
+    total = await count_rows(session, statement, page.count)
+    return PageResult(items, total, page.limit, offset, next_cursor)
+
+
+def _decode(page: PageRequest, keyset: Keyset) -> tuple[Any, Any]:
+    if page.codec is None or page.cursor is None:
+        raise RuntimeError("cursor pages need app.state.cursor_codec (a CursorCodec)")
+    try:
+        return page.codec.decode(page.cursor, keyset)
+    except InvalidCursorError as error:
+        raise _query_error("cursor", str(error)) from None

@@ -23,6 +23,7 @@ from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel.db.engine import SQLITE_BEGIN, EngineSettings, make_async_engine, make_sync_engine
+from keel.db.monitoring import install_slow_query_log
 
 
 class Database:
@@ -35,6 +36,8 @@ class Database:
         self.settings = settings
         self.engine: AsyncEngine = make_async_engine(settings)
         self.sync_engine: Engine = make_sync_engine(settings)
+        for engine in (self.engine, self.sync_engine):
+            install_slow_query_log(engine, threshold_ms=settings.slow_query_ms)
         # expire_on_commit=False: objects stay readable after the commit, which is
         # when a route serialises them (an async session cannot lazy-load then).
         self.sessionmaker = async_sessionmaker(

@@ -7,6 +7,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
+from keel.db.pagination import Keyset
 from keel.users.models import User
 
 
@@ -26,6 +27,10 @@ async def get_by_login(session: AsyncSession, *, login: str) -> User | None:
     return (await session.exec(select(User).where(condition))).one_or_none()
 
 
+# Users list in sign-up order.
+BY_ID = Keyset(name="id", key=col(User.id), id=col(User.id))
+
+
 def list_statement() -> SelectOfScalar[User]:
-    """All users with their profiles, oldest first (id is the tie-breaker)."""
-    return _with_profile().order_by(col(User.id))
+    """All users with their profiles (unordered: ``fetch_page`` orders by ``BY_ID``)."""
+    return _with_profile()

@@ -7,7 +7,7 @@ from fastapi import APIRouter, status
 from keel.auth.dependencies import AdminUser, CurrentUser
 from keel.auth.passwords import PasswordsDep
 from keel.db import AsyncSessionDep
-from keel.db.pagination import OffsetParamsDep, Page, fetch_offset_page
+from keel.db.pagination import Page, PageRequestDep, fetch_page
 from keel.users import repository, service
 from keel.users.models import User
 from keel.users.schemas import UserCreate, UserPublic, UserUpdateAdmin, UserUpdateMe
@@ -51,9 +51,9 @@ async def delete_me(user: CurrentUser, session: AsyncSessionDep) -> None:
 
 @router.get("", responses=ADMIN)
 async def list_users(
-    _admin: AdminUser, session: AsyncSessionDep, page: OffsetParamsDep
+    _admin: AdminUser, session: AsyncSessionDep, page: PageRequestDep
 ) -> Page[UserPublic]:
-    result = await fetch_offset_page(session, repository.list_statement(), page)
+    result = await fetch_page(session, repository.list_statement(), page, repository.BY_ID)
     return Page[UserPublic].model_validate(result.as_dict(), from_attributes=True)
 
 
