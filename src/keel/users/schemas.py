@@ -4,7 +4,7 @@ passwords only travel inwards, as ``SecretStr``, so they never show in a repr or
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, ClassVar, Self
+from typing import Annotated
 
 from pydantic import (
     AfterValidator,
@@ -15,9 +15,10 @@ from pydantic import (
     HttpUrl,
     SecretStr,
     StringConstraints,
-    model_validator,
 )
 from pydantic_core import PydanticCustomError
+
+from keel.schemas import InputModel, PatchModel
 
 Email = Annotated[EmailStr, Field(max_length=320), AfterValidator(str.lower)]
 Username = Annotated[
@@ -51,11 +52,7 @@ Password = Annotated[
 FullName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ProfileIn(_Input):
+class ProfileIn(InputModel):
     bio: str | None = Field(default=None, max_length=2000)
     location: str | None = Field(default=None, max_length=255)
     website: HttpUrl | None = Field(default=None, max_length=2048)
@@ -69,7 +66,7 @@ class ProfilePublic(BaseModel):
     website: str | None
 
 
-class UserCreate(_Input):
+class UserCreate(InputModel):
     email: Email
     username: Username
     password: Password
@@ -77,22 +74,11 @@ class UserCreate(_Input):
     profile: ProfileIn | None = None
 
 
-class _Patch(_Input):
-    """Fields left out stay as they are; these ones cannot be set to null."""
-
-    _not_nullable: ClassVar[tuple[str, ...]] = ("email", "username", "password")
-
-    @model_validator(mode="after")
-    def _no_nulls(self) -> Self:
-        for field in self._not_nullable:
-            if field in self.model_fields_set and getattr(self, field) is None:
-                raise PydanticCustomError("not_nullable", f"{field} cannot be null")
-        return self
-
-
-class UserUpdateMe(_Patch):
-    """A new ``password`` needs ``current_password``;
+class UserUpdateMe(PatchModel):
+    """Fields left out stay as they are. A new ``password`` needs ``current_password``;
     ``profile`` fields are merged into the stored profile (created if there is none)."""
+
+    _not_nullable = ("email", "username", "password")
 
     email: Email | None = None
     username: Username | None = None
@@ -102,14 +88,15 @@ class UserUpdateMe(_Patch):
     profile: ProfileIn | None = None
 
 
-class UserUpdateAdmin(_Patch):
+class UserUpdateAdmin(PatchModel):
+    _not_nullable = ("email", "username", "password", "is_active", "is_admin")
+
     email: Email | None = None
     username: Username | None = None
     full_name: FullName | None = None
     password: Password | None = None
     is_active: bool | None = None
     is_admin: bool | None = None
-    _not_nullable = ("email", "username", "password", "is_active", "is_admin")
     profile: ProfileIn | None = None
 
 
