@@ -60,3 +60,24 @@ async def count_rows(app: FastAPI, table: FromClause, *where: Any) -> int:
         if where:
             statement = statement.where(*where)
         return int((await connection.execute(statement)).scalar_one())
+
+
+async def create_task(
+    client: httpx.AsyncClient, headers: dict[str, str], **fields: Any
+) -> dict[str, Any]:
+    body = {"title": f"task {next(_serial)}", **fields}
+    response = await client.post(f"{API}/tasks", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    task: dict[str, Any] = response.json()
+    return task
+
+
+async def bulk_tasks(
+    client: httpx.AsyncClient, headers: dict[str, str], count: int, **fields: Any
+) -> list[dict[str, Any]]:
+    """``count`` tasks in one atomic bulk request, titles ``bulk <n>``."""
+    tasks = [{"title": f"bulk {next(_serial)}", **fields} for _ in range(count)]
+    response = await client.post(f"{API}/tasks/bulk", json={"tasks": tasks}, headers=headers)
+    assert response.status_code == 201, response.text
+    created: list[dict[str, Any]] = response.json()["created"]
+    return created

@@ -19,6 +19,7 @@ from keel.db import Database, install_error_handlers
 from keel.db.migrations import Migrations
 from keel.db.pagination import CursorCodec
 from keel.health.router import router as health_router
+from keel.tasks.router import router as tasks_router
 from keel.users.router import router as users_router
 
 API_PREFIX = "/api/v1"
@@ -70,5 +71,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(auth_router)
     api.include_router(users_router)
+    api.include_router(tasks_router)
     app.include_router(api)
     return app

@@ -1,5 +1,6 @@
 """Every table of every domain, imported in one place for Alembic and the seeders."""
 
+from keel.tasks.models import Task, TaskTransfer
 from keel.users.models import User, UserProfile
 
-__all__ = ["User", "UserProfile"]
+__all__ = ["Task", "TaskTransfer", "User", "UserProfile"]

@@ -9,7 +9,7 @@ constraint a driver error is about).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import DateTime, Dialect
 from sqlalchemy.dialects import mysql
@@ -40,6 +40,17 @@ def table_args(*items: Any) -> tuple[Any, ...]:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class Timestamps(TypedDict):
+    created_at: datetime
+    updated_at: datetime
+
+
+def new_timestamps() -> Timestamps:
+    """``created_at`` and ``updated_at`` for a new row: one instant for both."""
+    now = utcnow()
+    return {"created_at": now, "updated_at": now}
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -37,13 +37,13 @@ from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request
-from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, and_, func, or_
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
+from keel.db.errors import invalid_input
 from keel.db.explain import estimated_rows
 
 T = TypeVar("T")
@@ -186,12 +186,6 @@ class PageRequest:
     codec: CursorCodec | None = None
 
 
-def _query_error(field: str, message: str) -> RequestValidationError:
-    return RequestValidationError(
-        [{"type": "value_error", "loc": ("query", field), "msg": message}]
-    )
-
-
 def page_request(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = DEFAULT_LIMIT,
@@ -209,7 +203,7 @@ def page_request(
     ] = None,
 ) -> PageRequest:
     if offset is not None and cursor is not None:
-        raise _query_error("cursor", "Use either offset or cursor, not both")
+        raise invalid_input(("query", "cursor"), "Use either offset or cursor, not both")
     if count is None:
         count = CountMode.NONE if cursor is not None else CountMode.EXACT
     codec: CursorCodec | None = getattr(request.app.state, "cursor_codec", None)
@@ -289,4 +283,4 @@ def _decode(page: PageRequest, keyset: Keyset) -> tuple[Any, Any]:
     try:
         return page.codec.decode(page.cursor, keyset)
     except InvalidCursorError as error:
-        raise _query_error("cursor", str(error)) from None
+        raise invalid_input(("query", "cursor"), str(error)) from None

@@ -21,6 +21,11 @@ async def get(session: AsyncSession, *, user_id: int) -> User | None:
     return (await session.exec(_with_profile().where(User.id == user_id))).one_or_none()
 
 
+async def exists(session: AsyncSession, *, user_id: int) -> bool:
+    statement = select(User.id).where(User.id == user_id)
+    return (await session.exec(statement)).first() is not None
+
+
 async def get_by_login(session: AsyncSession, *, login: str) -> User | None:
     """The user whose username, or email (any case), is ``login``."""
     condition = User.email == login.lower() if "@" in login else User.username == login

@@ -8,7 +8,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from keel.auth.passwords import Passwords
-from keel.db.models import utcnow
+from keel.db.models import new_timestamps
 from keel.users.models import User
 
 DEMO_PASSWORD = "keel-demo-password"  # noqa: S105 - printed to the operator on purpose
@@ -33,7 +33,6 @@ def _existing(session: Session, usernames: Iterable[str]) -> set[str]:
 
 
 def _row(username: str, full_name: str | None, hashed: str, *, is_admin: bool) -> dict[str, object]:
-    now = utcnow()
     return {
         "email": f"{username.replace('_', '.')}@example.com",
         "username": username,
@@ -41,8 +40,7 @@ def _row(username: str, full_name: str | None, hashed: str, *, is_admin: bool) -
         "hashed_password": hashed,
         "is_active": True,
         "is_admin": is_admin,
-        "created_at": now,
-        "updated_at": now,
+        **new_timestamps(),
     }
 
 

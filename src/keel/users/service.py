@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import HTTPException, status
-from fastapi.exceptions import RequestValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel.auth.passwords import Passwords
 from keel.db import transaction
+from keel.db.errors import invalid_input
+from keel.db.models import new_timestamps
 from keel.users.models import User, UserProfile
 from keel.users.schemas import ProfileIn, UserCreate, UserUpdateAdmin, UserUpdateMe
 
@@ -28,6 +29,7 @@ def build_user(data: UserCreate, *, hashed_password: str, is_admin: bool = False
         full_name=data.full_name,
         hashed_password=hashed_password,
         is_admin=is_admin,
+        **new_timestamps(),
     )
     user.profile = _profile_values(data.profile) if data.profile else None
     return user
@@ -50,10 +52,6 @@ async def sign_up(*, session: AsyncSession, passwords: Passwords, data: UserCrea
     async with transaction(session):
         session.add(user)
     return user
-
-
-def _field_error(field: str, message: str, kind: str = "value_error") -> RequestValidationError:
-    return RequestValidationError([{"type": kind, "loc": ("body", field), "msg": message}])
 
 
 async def _apply(
@@ -86,12 +84,12 @@ async def update_me(
     """Change one's own account; a new password needs the current one."""
     if data.password is not None:
         if data.current_password is None:
-            raise _field_error(
-                "current_password", "Field required to change the password", "missing"
+            raise invalid_input(
+                ("body", "current_password"), "Field required to change the password", "missing"
             )
         current = data.current_password.get_secret_value()
         if not await passwords.verify_async(current, user.hashed_password):
-            raise _field_error("current_password", "Current password is incorrect")
+            raise invalid_input(("body", "current_password"), "Current password is incorrect")
     return await _apply(session=session, passwords=passwords, user=user, data=data)
 
 

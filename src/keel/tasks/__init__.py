@@ -1,0 +1,1 @@
+"""Each user's own tasks: filters, pages, bulk writes, stats and transfers."""

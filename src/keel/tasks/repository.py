@@ -1,0 +1,105 @@
+"""Every query on tasks and their transfer log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case, func, insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+from keel.db.models import new_timestamps
+from keel.db.pagination import Keyset
+from keel.tasks.models import Task, TaskTransfer
+from keel.tasks.schemas import TaskCreate, TaskSort
+
+_ID = col(Task.id)
+SORTS: dict[TaskSort, Keyset] = {
+    TaskSort.NEWEST: Keyset(TaskSort.NEWEST, col(Task.created_at), _ID, descending=True),
+    TaskSort.OLDEST: Keyset(TaskSort.OLDEST, col(Task.created_at), _ID),
+    TaskSort.PRIORITY: Keyset(TaskSort.PRIORITY, col(Task.priority), _ID),
+    TaskSort.HIGHEST_PRIORITY: Keyset(
+        TaskSort.HIGHEST_PRIORITY, col(Task.priority), _ID, descending=True
+    ),
+    TaskSort.TITLE: Keyset(TaskSort.TITLE, col(Task.title), _ID),
+}
+TRANSFERS_IN_ORDER = Keyset("id", col(TaskTransfer.id), col(TaskTransfer.id))
+
+
+@dataclass(frozen=True)
+class TaskFilters:
+    completed: bool | None = None
+    priority_min: int | None = None
+    q: str | None = None
+
+
+def list_statement(*, owner_id: int, filters: TaskFilters) -> SelectOfScalar[Task]:
+    """The owner's tasks matching ``filters`` (unordered: pages add the order)."""
+    statement = select(Task).where(Task.owner_id == owner_id)
+    if filters.completed is not None:
+        statement = statement.where(Task.completed == filters.completed)
+    if filters.priority_min is not None:
+        statement = statement.where(Task.priority >= filters.priority_min)
+    if filters.q:
+        # Case-insensitive on every dialect (ILIKE, or lower() LIKE lower());
+        # autoescape makes % and _ in the search text literal.
+        statement = statement.where(
+            col(Task.title).icontains(filters.q, autoescape=True)
+            | col(Task.description).icontains(filters.q, autoescape=True)
+        )
+    return statement
+
+
+async def get_owned(session: AsyncSession, *, owner_id: int, task_id: int) -> Task | None:
+    """The task if ``owner_id`` owns it; None for a missing task and another's alike."""
+    statement = select(Task).where(Task.id == task_id, Task.owner_id == owner_id)
+    return (await session.exec(statement)).one_or_none()
+
+
+async def get_owned_many(
+    session: AsyncSession, *, owner_id: int, task_ids: Sequence[int]
+) -> dict[int, Task]:
+    """The tasks among ``task_ids`` that ``owner_id`` owns, by id, in one query,
+    locked for update where the dialect can (not SQLite, which locks the file)."""
+    statement = (
+        select(Task).where(col(Task.id).in_(task_ids), Task.owner_id == owner_id).with_for_update()
+    )
+    return {task.id: task for task in (await session.exec(statement)).all() if task.id}
+
+
+async def insert_many(
+    session: AsyncSession, *, owner_id: int, tasks: Sequence[TaskCreate]
+) -> list[Task]:
+    """Insert ``tasks`` for ``owner_id`` as multi-row INSERTs (SQLAlchemy batches
+    them; no round trip per row) and return them in the order given.
+
+    They are read back by their (owner, title) key, which every dialect can do in
+    one query, RETURNING or not."""
+    stamps = new_timestamps()
+    rows: list[dict[str, Any]] = [
+        {**task.model_dump(), "owner_id": owner_id, **stamps} for task in tasks
+    ]
+    connection = await session.connection()
+    await connection.execute(insert(Task), rows)
+    titles = [row["title"] for row in rows]
+    statement = select(Task).where(Task.owner_id == owner_id, col(Task.title).in_(titles))
+    by_title = {task.title: task for task in (await session.exec(statement)).all()}
+    return [by_title[title] for title in titles]
+
+
+async def stats(session: AsyncSession, *, owner_id: int) -> tuple[int, int, Any]:
+    """(total, completed, mean priority or None), in one aggregate query."""
+    statement = select(
+        func.count(),
+        func.coalesce(func.sum(case((col(Task.completed), 1), else_=0)), 0),
+        func.avg(Task.priority),
+    ).where(Task.owner_id == owner_id)
+    total, completed, mean = (await session.exec(statement)).one()
+    return int(total), int(completed), mean
+
+
+def transfers_statement(*, task_id: int) -> SelectOfScalar[TaskTransfer]:
+    return select(TaskTransfer).where(TaskTransfer.task_id == task_id)

@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query, Response, status
+
+from keel.auth.dependencies import CurrentUser
+from keel.db import AsyncSessionDep
+from keel.db.pagination import Page, PageRequestDep, fetch_page
+from keel.tasks import repository, service
+from keel.tasks.models import PRIORITY_MAX, PRIORITY_MIN, Task
+from keel.tasks.repository import TaskFilters
+from keel.tasks.schemas import (
+    BULK_MAX,
+    TaskBulkCreate,
+    TaskBulkResult,
+    TaskBulkUpdateItem,
+    TaskCreate,
+    TaskPublic,
+    TaskSort,
+    TaskStats,
+    TaskTransferPublic,
+    TaskTransferRequest,
+    TaskUpdate,
+)
+
+router = APIRouter(prefix="/tasks", tags=["tasks"])
+
+Responses = dict[int | str, dict[str, Any]]
+AUTH: Responses = {401: {"description": "Not signed in."}}
+NOT_FOUND: Responses = {**AUTH, 404: {"description": "No such task among the caller's."}}
+CONFLICT: Responses = {409: {"description": "The owner already has a task with this title."}}
+
+
+def task_filters(
+    completed: Annotated[bool | None, Query()] = None,
+    priority_min: Annotated[int | None, Query(ge=PRIORITY_MIN, le=PRIORITY_MAX)] = None,
+    q: Annotated[
+        str | None,
+        Query(min_length=1, max_length=255, description="In title or description, any case."),
+    ] = None,
+) -> TaskFilters:
+    return TaskFilters(completed=completed, priority_min=priority_min, q=q)
+
+
+async def owned_task(task_id: int, user: CurrentUser, session: AsyncSessionDep) -> Task:
+    """The caller's task ``task_id``; 404 for a missing task and another's alike."""
+    assert user.id is not None
+    return await service.get_owned_or_404(session, owner_id=user.id, task_id=task_id)
+
+
+OwnedTask = Annotated[Task, Depends(owned_task)]
+
+
+def _owner(user: CurrentUser) -> int:
+    assert user.id is not None
+    return user.id
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses={**AUTH, **CONFLICT})
+async def create_task(data: TaskCreate, user: CurrentUser, session: AsyncSessionDep) -> TaskPublic:
+    task = await service.create(session, owner_id=_owner(user), data=data)
+    return TaskPublic.model_validate(task)
+
+
+@router.get("", responses=AUTH)
+async def list_tasks(
+    user: CurrentUser,
+    session: AsyncSessionDep,
+    page: PageRequestDep,
+    filters: Annotated[TaskFilters, Depends(task_filters)],
+    sort: Annotated[TaskSort, Query()] = TaskSort.NEWEST,
+) -> Page[TaskPublic]:
+    statement = repository.list_statement(owner_id=_owner(user), filters=filters)
+    result = await fetch_page(session, statement, page, repository.SORTS[sort])
+    return Page[TaskPublic].model_validate(result.as_dict(), from_attributes=True)
+
+
+@router.get("/stats", responses=AUTH)
+async def task_stats(user: CurrentUser, session: AsyncSessionDep) -> TaskStats:
+    """Totals over all the caller's tasks, in one aggregate query."""
+    return await service.stats(session, owner_id=_owner(user))
+
+
+@router.post(
+    "/bulk",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        **AUTH,
+        **CONFLICT,
+        200: {"description": "Partial mode, and no task could be created."},
+    },
+)
+async def create_tasks(
+    data: TaskBulkCreate, user: CurrentUser, session: AsyncSessionDep, response: Response
+) -> TaskBulkResult:
+    """Up to 1000 tasks. ``atomic`` writes all or nothing (a clash is a 409);
+    ``partial`` keeps the good ones and lists the failures by index."""
+    result = await service.bulk_create(session, owner_id=_owner(user), data=data)
+    if not result.created:
+        response.status_code = status.HTTP_200_OK
+    return result
+
+
+@router.patch("/bulk", responses={**NOT_FOUND, **CONFLICT})
+async def update_tasks(
+    items: Annotated[list[TaskBulkUpdateItem], Body(min_length=1, max_length=BULK_MAX)],
+    user: CurrentUser,
+    session: AsyncSessionDep,
+) -> list[TaskPublic]:
+    """Update up to 1000 of the caller's tasks in one transaction: all or nothing."""
+    tasks = await service.bulk_update(session, owner_id=_owner(user), items=items)
+    return [TaskPublic.model_validate(task) for task in tasks]
+
+
+@router.get("/{task_id}", responses=NOT_FOUND)
+async def read_task(task: OwnedTask) -> TaskPublic:
+    return TaskPublic.model_validate(task)
+
+
+@router.patch("/{task_id}", responses={**NOT_FOUND, **CONFLICT})
+async def update_task(task: OwnedTask, data: TaskUpdate, session: AsyncSessionDep) -> TaskPublic:
+    return TaskPublic.model_validate(await service.update(session, task=task, data=data))
+
+
+@router.delete("/{task_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
+async def delete_task(task: OwnedTask, session: AsyncSessionDep) -> None:
+    await service.delete(session, task=task)
+
+
+@router.post("/{task_id}/transfer", responses={**NOT_FOUND, **CONFLICT})
+async def transfer_task(
+    task: OwnedTask, data: TaskTransferRequest, session: AsyncSessionDep
+) -> TaskPublic:
+    """Give the task to another user; the move is logged in the same transaction.
+    An unknown user is a 404, a title the other user already has a 409."""
+    task = await service.transfer(session, task=task, to_user_id=data.to_user_id)
+    return TaskPublic.model_validate(task)
+
+
+@router.get("/{task_id}/transfers", responses=NOT_FOUND)
+async def list_transfers(
+    task: OwnedTask, session: AsyncSessionDep, page: PageRequestDep
+) -> Page[TaskTransferPublic]:
+    assert task.id is not None
+    statement = repository.transfers_statement(task_id=task.id)
+    result = await fetch_page(session, statement, page, repository.TRANSFERS_IN_ORDER)
+    return Page[TaskTransferPublic].model_validate(result.as_dict(), from_attributes=True)

@@ -1,0 +1,147 @@
+"""Rules and transactions for tasks. Uniqueness of a title per owner is the
+database's to enforce; a clash surfaces as a 409 through ``keel.db.errors``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fastapi import HTTPException, status
+from sqlalchemy.exc import DBAPIError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from keel.db import savepoint, transaction
+from keel.db.errors import constraint_violation, invalid_input, violation_detail
+from keel.db.models import new_timestamps
+from keel.tasks import repository
+from keel.tasks.models import Task, TaskTransfer
+from keel.tasks.schemas import (
+    TaskBulkCreate,
+    TaskBulkFailure,
+    TaskBulkResult,
+    TaskBulkUpdateItem,
+    TaskCreate,
+    TaskPublic,
+    TaskStats,
+    TaskUpdate,
+)
+from keel.users import repository as users
+from keel.users.service import USER_NOT_FOUND
+
+TASK_NOT_FOUND = "Task not found."
+
+
+def not_found(detail: str = TASK_NOT_FOUND) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, detail)
+
+
+async def get_owned_or_404(session: AsyncSession, *, owner_id: int, task_id: int) -> Task:
+    task = await repository.get_owned(session, owner_id=owner_id, task_id=task_id)
+    if task is None:
+        raise not_found()
+    return task
+
+
+async def create(session: AsyncSession, *, owner_id: int, data: TaskCreate) -> Task:
+    task = Task(**data.model_dump(), owner_id=owner_id, **new_timestamps())
+    async with transaction(session):
+        session.add(task)
+    return task
+
+
+async def update(session: AsyncSession, *, task: Task, data: TaskUpdate) -> Task:
+    async with transaction(session):
+        for field, value in data.model_dump(exclude_unset=True).items():
+            setattr(task, field, value)
+    return task
+
+
+async def delete(session: AsyncSession, *, task: Task) -> None:
+    async with transaction(session):
+        await session.delete(task)
+
+
+async def bulk_create(
+    session: AsyncSession, *, owner_id: int, data: TaskBulkCreate
+) -> TaskBulkResult:
+    """``atomic``: one multi-row insert, all or nothing. ``partial``: the same fast
+    path inside a savepoint; if any row fails, each row again in a savepoint of its
+    own, so the good ones stay and the failures are reported by index."""
+    async with transaction(session):
+        if data.mode == "atomic":
+            created = await repository.insert_many(session, owner_id=owner_id, tasks=data.tasks)
+            return _result(created, [])
+        try:
+            async with savepoint(session):
+                created = await repository.insert_many(session, owner_id=owner_id, tasks=data.tasks)
+            return _result(created, [])
+        except DBAPIError as error:
+            if constraint_violation(error) is None:
+                raise
+        return await _insert_one_by_one(session, owner_id=owner_id, tasks=data.tasks)
+
+
+async def _insert_one_by_one(
+    session: AsyncSession, *, owner_id: int, tasks: Sequence[TaskCreate]
+) -> TaskBulkResult:
+    created: list[Task] = []
+    failed: list[TaskBulkFailure] = []
+    for index, task in enumerate(tasks):
+        try:
+            async with savepoint(session):
+                created += await repository.insert_many(session, owner_id=owner_id, tasks=[task])
+        except DBAPIError as error:
+            violation = constraint_violation(error)
+            if violation is None:
+                raise
+            failed.append(TaskBulkFailure(index=index, detail=violation_detail(violation)))
+    return _result(created, failed)
+
+
+def _result(created: Sequence[Task], failed: list[TaskBulkFailure]) -> TaskBulkResult:
+    return TaskBulkResult(
+        created=[TaskPublic.model_validate(task) for task in created], failed=failed
+    )
+
+
+async def bulk_update(
+    session: AsyncSession, *, owner_id: int, items: Sequence[TaskBulkUpdateItem]
+) -> list[Task]:
+    """Update many tasks in one transaction: any unknown id (or another user's) is a
+    404 and a title clash a 409, and then nothing has changed."""
+    ids = [item.id for item in items]
+    duplicates = sorted({task_id for task_id in ids if ids.count(task_id) > 1})
+    if duplicates:
+        raise invalid_input(("body",), f"Each task may appear once; repeated ids: {duplicates}")
+    async with transaction(session):
+        tasks = await repository.get_owned_many(session, owner_id=owner_id, task_ids=ids)
+        missing = [task_id for task_id in ids if task_id not in tasks]
+        if missing:
+            raise not_found(f"Tasks not found: {', '.join(map(str, missing))}.")
+        for item in items:
+            for field, value in item.model_dump(exclude_unset=True, exclude={"id"}).items():
+                setattr(tasks[item.id], field, value)
+    return [tasks[task_id] for task_id in ids]
+
+
+async def stats(session: AsyncSession, *, owner_id: int) -> TaskStats:
+    total, completed, mean = await repository.stats(session, owner_id=owner_id)
+    return TaskStats(
+        total=total,
+        completed=completed,
+        pending=total - completed,
+        avg_priority=None if mean is None else round(float(mean), 2),
+    )
+
+
+async def transfer(session: AsyncSession, *, task: Task, to_user_id: int) -> Task:
+    """Give the task to another user and log it, in one transaction."""
+    if to_user_id == task.owner_id:
+        raise invalid_input(("body", "to_user_id"), "The task already belongs to this user")
+    async with transaction(session):
+        if not await users.exists(session, user_id=to_user_id):
+            raise not_found(USER_NOT_FOUND)
+        assert task.id is not None
+        log = TaskTransfer(task_id=task.id, from_user_id=task.owner_id, to_user_id=to_user_id)
+        session.add(log)
+        task.owner_id = to_user_id
+    return task
