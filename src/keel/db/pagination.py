@@ -39,6 +39,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -155,9 +156,19 @@ class CursorCodec:
         if name != keyset.name:
             raise InvalidCursorError("The cursor belongs to another sort order.")
         return (
-            _from_json(key_value, keyset.key.type.python_type),
-            _from_json(id_value, keyset.id.type.python_type),
+            _from_json(key_value, _python_type(keyset.key)),
+            _from_json(id_value, _python_type(keyset.id)),
         )
+
+
+def _python_type(column: Any) -> type:
+    """The Python type of a column's values, looking through TypeDecorators
+    (SQLModel's AutoString, Keel's UTCDateTime) to the type they wrap."""
+    sql_type = column.type
+    while isinstance(sql_type, TypeDecorator):
+        sql_type = sql_type.impl_instance
+    python_type: type = sql_type.python_type
+    return python_type
 
 
 def _from_json(value: Any, python_type: type) -> Any:
