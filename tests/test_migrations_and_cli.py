@@ -14,6 +14,7 @@ from keel.cli import app as cli
 from keel.db import sync_url
 from keel.db.testing import drop_database
 from keel.main import migrations_for
+from keel.tasks.models import Task
 from keel.users.models import User
 from tests.conftest import DATABASES, make_settings, new_database
 
@@ -40,13 +41,17 @@ def tables(url: str) -> set[str]:
         engine.dispose()
 
 
-def user_count(url: str) -> int:
+def table_count(url: str, model: type) -> int:
     engine = create_engine(sync_url(url))
     try:
         with engine.connect() as connection:
-            return int(connection.execute(select(func.count()).select_from(User)).scalar_one())
+            return int(connection.execute(select(func.count()).select_from(model)).scalar_one())
     finally:
         engine.dispose()
+
+
+def user_count(url: str) -> int:
+    return table_count(url, User)
 
 
 def test_migrations_round_trip_and_match_the_models(empty_url: str) -> None:
@@ -93,18 +98,27 @@ def test_concurrent_upgrades_apply_each_migration_once(empty_url: str) -> None:
     engine.dispose()
 
 
-def test_seed_demo_is_idempotent(empty_url: str) -> None:
+def test_seed_is_idempotent(empty_url: str) -> None:
     assert keel(empty_url, "db", "upgrade")[0] == 0
     code, output = keel(empty_url, "db", "seed", "--demo")
     assert code == 0, output
-    assert "Added 4 demo users" in output
-    code, output = keel(empty_url, "db", "seed", "--demo", "--users", "25")
+    assert "Added 4 demo users, 0 bulk users, 8 demo tasks and 0 bulk tasks." in output
+    args = ("db", "seed", "--demo", "--users", "25", "--tasks", "60")
+    code, output = keel(empty_url, *args)
     assert code == 0, output
-    assert "Added 0 demo users and 25 bulk users" in output
-    assert keel(empty_url, "db", "seed", "--demo", "--users", "25")[1].startswith(
-        "Added 0 demo users and 0"
-    )
+    assert "Added 0 demo users, 25 bulk users, 0 demo tasks and 60 bulk tasks." in output
+    code, output = keel(empty_url, *args)
+    assert "Added 0 demo users, 0 bulk users, 0 demo tasks and 0 bulk tasks." in output
     assert user_count(empty_url) == 29
+    assert table_count(empty_url, Task) == 68
+
+
+def test_bulk_tasks_without_bulk_users_fail_clearly(empty_url: str) -> None:
+    assert keel(empty_url, "db", "upgrade")[0] == 0
+    code, output = keel(empty_url, "db", "seed", "--tasks", "5")
+    assert code == 1
+    assert output.strip() == "keel: error: bulk tasks need bulk users: add --users N"
+    assert table_count(empty_url, Task) == 0
 
 
 def test_create_admin_then_a_clear_error_for_a_duplicate(empty_url: str) -> None:

@@ -138,20 +138,25 @@ def check() -> None:
 def seed_command(
     demo: Annotated[bool, typer.Option("--demo", help="Add the demo data.")] = False,
     users: Annotated[int, typer.Option("--users", min=0, help="Bulk users to have.")] = 0,
+    tasks: Annotated[
+        int, typer.Option("--tasks", min=0, help="Bulk tasks to have (spread over the bulk users).")
+    ] = 0,
 ) -> None:
     """Add seed data (idempotent: what exists already is left alone)."""
     from keel.seed import seed
     from keel.users.seed import DEMO_PASSWORD
 
-    with _fail_clearly(), Progress(disable=users < PROGRESS_THRESHOLD) as progress:
-        task = progress.add_task("users", total=users)
+    rows = users + tasks
+    with _fail_clearly(), Progress(disable=rows < PROGRESS_THRESHOLD) as progress:
+        bar = progress.add_task("seeding", total=rows)
         report = seed(
             _settings(),
             demo=demo,
             users_count=users,
-            advance=lambda n: progress.advance(task, n),
+            tasks_count=tasks,
+            advance=lambda n: progress.advance(bar, n),
         )
-    typer.echo(f"Added {report.demo_users} demo users and {report.bulk_users} bulk users.")
+    typer.echo(str(report))
     if demo:
         typer.echo(f"Demo users sign in with the password {DEMO_PASSWORD!r}.")
 

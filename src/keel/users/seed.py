@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from keel.auth.passwords import Passwords
+from keel.db.bulk import insert_rows
 from keel.db.models import new_timestamps
 from keel.users.models import User
 
@@ -48,11 +48,11 @@ def seed_demo(session: Session, passwords: Passwords) -> int:
     """The demo accounts (password ``DEMO_PASSWORD``); returns how many were added."""
     existing = _existing(session, (name for name, _, _ in DEMO_USERS))
     missing = [user for user in DEMO_USERS if user[0] not in existing]
-    if missing:
-        hashed = passwords.hash(DEMO_PASSWORD)
-        rows = [_row(name, full, hashed, is_admin=admin) for name, full, admin in missing]
-        session.execute(insert(User), rows)
-    return len(missing)
+    if not missing:
+        return 0
+    hashed = passwords.hash(DEMO_PASSWORD)
+    rows = (_row(name, full, hashed, is_admin=admin) for name, full, admin in missing)
+    return insert_rows(session, User, rows)
 
 
 def seed_bulk(
@@ -64,13 +64,14 @@ def seed_bulk(
 ) -> int:
     """Users ``seed_user_000001`` .. up to ``count``, all with ``DEMO_PASSWORD``,
     inserted in multi-row batches; returns how many were added."""
-    names = [f"{BULK_PREFIX}{index:06d}" for index in range(1, count + 1)]
+    names = [bulk_username(index) for index in range(1, count + 1)]
     existing = _existing(session, names)
     missing = [name for name in names if name not in existing]
     advance(count - len(missing))
     hashed = passwords.hash(DEMO_PASSWORD) if missing else ""
-    for start in range(0, len(missing), CHUNK):
-        chunk = missing[start : start + CHUNK]
-        session.execute(insert(User), [_row(name, None, hashed, is_admin=False) for name in chunk])
-        advance(len(chunk))
-    return len(missing)
+    rows = (_row(name, None, hashed, is_admin=False) for name in missing)
+    return insert_rows(session, User, rows, advance=advance)
+
+
+def bulk_username(index: int) -> str:
+    return f"{BULK_PREFIX}{index:06d}"
