@@ -73,21 +73,27 @@ async def get_owned_many(
 async def insert_many(
     session: AsyncSession, *, owner_id: int, tasks: Sequence[TaskCreate]
 ) -> list[Task]:
-    """Insert ``tasks`` for ``owner_id`` as multi-row INSERTs (SQLAlchemy batches
-    them; no round trip per row) and return them in the order given.
+    """Insert ``tasks`` for ``owner_id`` and return them in the order given: one
+    multi-row INSERT (SQLAlchemy batches the executemany) and one SELECT."""
+    await insert_rows(session, owner_id=owner_id, tasks=tasks)
+    return await by_titles(session, owner_id=owner_id, titles=[task.title for task in tasks])
 
-    They are read back by their (owner, title) key, which every dialect can do in
-    one query, RETURNING or not."""
+
+async def insert_rows(session: AsyncSession, *, owner_id: int, tasks: Sequence[TaskCreate]) -> None:
     stamps = new_timestamps()
     rows: list[dict[str, Any]] = [
         {**task.model_dump(), "owner_id": owner_id, **stamps} for task in tasks
     ]
     connection = await session.connection()
     await connection.execute(insert(Task), rows)
-    titles = [row["title"] for row in rows]
+
+
+async def by_titles(session: AsyncSession, *, owner_id: int, titles: Sequence[str]) -> list[Task]:
+    """The owner's tasks with these titles, in the order of ``titles``. (Read back
+    by their unique key: every dialect can do that in one query, RETURNING or not.)"""
     statement = select(Task).where(Task.owner_id == owner_id, col(Task.title).in_(titles))
-    by_title = {task.title: task for task in (await session.exec(statement)).all()}
-    return [by_title[title] for title in titles]
+    found = {task.title: task for task in (await session.exec(statement)).all()}
+    return [found[title] for title in titles]
 
 
 async def stats(session: AsyncSession, *, owner_id: int) -> tuple[int, int, Any]:

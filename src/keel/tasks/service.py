@@ -83,17 +83,19 @@ async def bulk_create(
 async def _insert_one_by_one(
     session: AsyncSession, *, owner_id: int, tasks: Sequence[TaskCreate]
 ) -> TaskBulkResult:
-    created: list[Task] = []
+    inserted: list[str] = []
     failed: list[TaskBulkFailure] = []
     for index, task in enumerate(tasks):
         try:
             async with savepoint(session):
-                created += await repository.insert_many(session, owner_id=owner_id, tasks=[task])
+                await repository.insert_rows(session, owner_id=owner_id, tasks=[task])
+            inserted.append(task.title)
         except DBAPIError as error:
             violation = constraint_violation(error)
             if violation is None:
                 raise
             failed.append(TaskBulkFailure(index=index, detail=violation_detail(violation)))
+    created = await repository.by_titles(session, owner_id=owner_id, titles=inserted)
     return _result(created, failed)
 
 
