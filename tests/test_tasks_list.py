@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -118,12 +119,20 @@ async def test_offset_pages_and_count_modes(client: httpx.AsyncClient) -> None:
     assert len(last["items"]) == 1
 
 
-async def walk(client: httpx.AsyncClient, headers: Headers, **params: Any) -> list[int]:
-    """Every id a cursor walk visits, page by page."""
+async def walk(
+    client: httpx.AsyncClient,
+    headers: Headers,
+    between_pages: Callable[[], Awaitable[object]] | None = None,
+    **params: Any,
+) -> list[int]:
+    """Every id a cursor walk visits, page by page, running ``between_pages``
+    after each page (someone else writing while the client reads)."""
     seen: list[int] = []
     page = await list_tasks(client, headers, **params)
     while True:
         seen += [task["id"] for task in page["items"]]
+        if between_pages is not None:
+            await between_pages()
         if page["next_cursor"] is None:
             return seen
         page = await list_tasks(client, headers, **params, cursor=page["next_cursor"])
@@ -144,41 +153,34 @@ async def test_a_cursor_walk_visits_every_task_once(client: httpx.AsyncClient, s
 async def test_a_500_task_walk_is_exact_while_tasks_are_being_added(
     client: httpx.AsyncClient,
 ) -> None:
+    """Oldest first: the new tasks land at the end, and the walk reaches them too."""
     _, headers = await signed_up_headers(client)
     original = {task["id"] for task in await bulk_tasks(client, headers, 500)}
-    seen: list[int] = []
-    page = await list_tasks(client, headers, limit=40, sort="created_at")
-    added = 0
-    while True:
-        seen += [task["id"] for task in page["items"]]
-        # Someone adds tasks between every two pages (at the end, in this order).
-        await create_task(client, headers)
-        added += 1
-        if page["next_cursor"] is None:
-            break
-        page = await list_tasks(
-            client, headers, limit=40, sort="created_at", cursor=page["next_cursor"]
-        )
+    added: list[int] = []
+
+    async def someone_adds_a_task() -> None:
+        added.append((await create_task(client, headers))["id"])
+
+    seen = await walk(client, headers, someone_adds_a_task, limit=40, sort="created_at")
     assert len(seen) == len(set(seen))  # nothing visited twice
     assert original <= set(seen)  # every original task visited
-    assert added >= 13
+    assert len(added) >= 13
+    assert set(seen) - original <= set(added)
 
 
 async def test_a_walk_newest_first_skips_nothing_while_tasks_are_added(
     client: httpx.AsyncClient,
 ) -> None:
+    """Newest first: the new tasks sort before the cursor and are not part of the walk."""
     _, headers = await signed_up_headers(client)
     original = {task["id"] for task in await bulk_tasks(client, headers, 120)}
-    seen: list[int] = []
-    page = await list_tasks(client, headers, limit=25)
-    while True:
-        seen += [task["id"] for task in page["items"]]
+
+    async def others_add_tasks() -> None:
         await asyncio.gather(*(create_task(client, headers) for _ in range(3)))
-        if page["next_cursor"] is None:
-            break
-        page = await list_tasks(client, headers, limit=25, cursor=page["next_cursor"])
+
+    seen = await walk(client, headers, others_add_tasks, limit=25)
     assert len(seen) == len(set(seen))
-    assert set(seen) == original  # new tasks sort before the cursor: not part of this walk
+    assert set(seen) == original
 
 
 def _tamper(cursor: str) -> str:
