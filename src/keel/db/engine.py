@@ -88,6 +88,9 @@ class EngineSettings:
     echo: bool = False
     statement_timeout_ms: int = 5000
     slow_query_ms: int = 0  # 0: no slow-query log
+    # Every transaction read-only: PostgreSQL default_transaction_read_only, MySQL
+    # SET SESSION TRANSACTION READ ONLY, SQLite opens the file with mode=ro.
+    read_only: bool = False
 
 
 # Server databases: a bounded pool, a short wait for a connection (so an exhausted
@@ -121,19 +124,16 @@ def _pool_kwargs(settings: EngineSettings, url: URL) -> dict[str, Any]:
 def _connect_args(settings: EngineSettings, url: URL) -> dict[str, Any]:
     driver = url.get_driver_name()
     timeout = settings.connect_timeout
-    if driver == "asyncpg":
+    if driver in ("asyncpg", "psycopg"):
         server_settings = {"application_name": "keel"}
         if settings.statement_timeout_ms:
             server_settings["statement_timeout"] = str(settings.statement_timeout_ms)
-        return {"timeout": timeout, "server_settings": server_settings}
-    if driver == "psycopg":
-        args: dict[str, Any] = {
-            "connect_timeout": max(1, math.ceil(timeout)),
-            "application_name": "keel",
-        }
-        if settings.statement_timeout_ms:
-            args["options"] = f"-c statement_timeout={settings.statement_timeout_ms}"
-        return args
+        if settings.read_only:
+            server_settings["default_transaction_read_only"] = "on"
+        if driver == "asyncpg":
+            return {"timeout": timeout, "server_settings": server_settings}
+        options = " ".join(f"-c {name}={value}" for name, value in server_settings.items())
+        return {"connect_timeout": max(1, math.ceil(timeout)), "options": options}
     if driver in ("pymysql", "aiomysql"):
         return {"connect_timeout": max(1, math.ceil(timeout))}
     return {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
@@ -158,7 +158,7 @@ def _use_wal(cursor: Any) -> None:
             time.sleep(0.01)
 
 
-def _install_sqlite_listeners(engine: Engine) -> None:
+def _install_sqlite_listeners(engine: Engine, *, read_only: bool) -> None:
     """Pragmas on every connection, and transactions SQLAlchemy can rely on.
 
     The sqlite3 module opens transactions lazily and on its own terms, which breaks
@@ -176,7 +176,8 @@ def _install_sqlite_listeners(engine: Engine) -> None:
             "synchronous=NORMAL",
         ):
             cursor.execute(f"PRAGMA {pragma}")
-        _use_wal(cursor)
+        if not read_only:  # a read-only connection may not change the journal mode
+            _use_wal(cursor)
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -196,6 +197,8 @@ def _install_mysql_listeners(engine: Engine, settings: EngineSettings) -> None:
         cursor.execute("SELECT VERSION()")
         (version,) = cursor.fetchone()
         statements = ["SET SESSION time_zone = '+00:00'"]
+        if settings.read_only:
+            statements.append("SET SESSION TRANSACTION READ ONLY")
         if settings.statement_timeout_ms:
             if "mariadb" in str(version).lower():
                 seconds = settings.statement_timeout_ms / 1000
@@ -212,7 +215,7 @@ def _install_mysql_listeners(engine: Engine, settings: EngineSettings) -> None:
 def _install_listeners(engine: Engine, settings: EngineSettings) -> None:
     backend = _backend(engine.url)
     if backend == "sqlite":
-        _install_sqlite_listeners(engine)
+        _install_sqlite_listeners(engine, read_only=settings.read_only)
     elif backend in ("mysql", "mariadb"):
         _install_mysql_listeners(engine, settings)
 
@@ -228,9 +231,25 @@ def _engine_kwargs(settings: EngineSettings, url: URL) -> dict[str, Any]:
     }
 
 
+def _read_only_sqlite(url: URL) -> URL:
+    """``sqlite:///path`` as a URI that opens the file read-only."""
+    if url.database in (None, "", ":memory:") or url.query.get("uri"):
+        return url
+    return url.set(
+        database=f"file:{url.database}", query={**url.query, "mode": "ro", "uri": "true"}
+    )
+
+
+def _url_for(settings: EngineSettings, *, use_async: bool) -> URL:
+    url = _with_driver(settings.url, use_async=use_async)
+    if settings.read_only and _backend(url) == "sqlite":
+        url = _read_only_sqlite(url)
+    return url
+
+
 def make_sync_engine(settings: EngineSettings) -> Engine:
     """A sync engine (CLI, migrations, seeding) with Keel's pool, pragmas and timeouts."""
-    url = sync_url(settings.url)
+    url = _url_for(settings, use_async=False)
     engine = create_engine(url, **_engine_kwargs(settings, url))
     _install_listeners(engine, settings)
     return engine
@@ -238,7 +257,7 @@ def make_sync_engine(settings: EngineSettings) -> Engine:
 
 def make_async_engine(settings: EngineSettings) -> AsyncEngine:
     """An async engine (the request path) with Keel's pool, pragmas and timeouts."""
-    url = async_url(settings.url)
+    url = _url_for(settings, use_async=True)
     engine = create_async_engine(url, **_engine_kwargs(settings, url))
     _install_listeners(engine.sync_engine, settings)
     return engine

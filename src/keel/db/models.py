@@ -9,9 +9,10 @@ constraint a driver error is about).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, TypedDict
 
-from sqlalchemy import DateTime, Dialect
+from sqlalchemy import BigInteger, DateTime, Dialect, Numeric
 from sqlalchemy.dialects import mysql
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
@@ -81,3 +82,47 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+CENT = Decimal("0.01")
+
+
+class Money(TypeDecorator[Decimal]):
+    """An exact amount with two decimals, as ``Decimal`` in Python.
+
+    ``NUMERIC(precision, 2)`` on PostgreSQL and MySQL/MariaDB. SQLite has no exact
+    decimal type (its NUMERIC is a float), so there the amount is stored as an
+    integer number of cents: sums, comparisons and sorting stay exact. A value with
+    more than two decimals is refused, never rounded silently.
+    """
+
+    impl = Numeric(14, 2)
+    cache_ok = True
+
+    def __init__(self, precision: int = 14) -> None:
+        super().__init__()
+        self.precision = precision
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(self.precision, 2, asdecimal=True))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        amount = Decimal(value)
+        if amount != amount.quantize(CENT):
+            raise ValueError(f"{value!r} has more than two decimals")
+        return int(amount * 100) if dialect.name == "sqlite" else amount.quantize(CENT)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return (Decimal(int(value)) / 100).quantize(CENT)
+        return Decimal(value).quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+    @property
+    def python_type(self) -> type[Decimal]:
+        return Decimal
