@@ -19,6 +19,8 @@ from keel.db import Database, install_error_handlers
 from keel.db.migrations import Migrations
 from keel.db.pagination import CursorCodec
 from keel.health.router import router as health_router
+from keel.heroes.router import heroes as heroes_router
+from keel.heroes.router import teams as teams_router
 from keel.tasks.router import router as tasks_router
 from keel.users.router import router as users_router
 
@@ -72,5 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(auth_router)
     api.include_router(users_router)
     api.include_router(tasks_router)
+    api.include_router(teams_router)
+    api.include_router(heroes_router)
     app.include_router(api)
     return app

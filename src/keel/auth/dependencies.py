@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, status
 from fastapi.security import OAuth2PasswordBearer
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel.auth.tokens import InvalidTokenError, read_access_token
+from keel.config import Settings
 from keel.db import AsyncSessionDep
 from keel.dependencies import NowDep, SettingsDep
 from keel.users import repository as users
@@ -15,6 +18,7 @@ from keel.users.models import User
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a path, not a secret
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL)
+optional_oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 
 
 def unauthorized(detail: str = "Could not validate credentials.") -> HTTPException:
@@ -30,6 +34,12 @@ async def get_current_user(
     now: NowDep,
 ) -> User:
     """The active user the token names; 401 for a bad, expired or orphaned token."""
+    return await _user_for(token, session=session, settings=settings, now=now)
+
+
+async def _user_for(
+    token: str, *, session: AsyncSession, settings: Settings, now: datetime
+) -> User:
     try:
         user_id = read_access_token(token, key=settings.jwt_key, now=now)
     except InvalidTokenError:
@@ -41,6 +51,22 @@ async def get_current_user(
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def get_optional_user(
+    token: Annotated[str | None, Depends(optional_oauth2_scheme)],
+    session: AsyncSessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+) -> User | None:
+    """The caller on routes anyone may use: None when anonymous, and still a 401 for
+    a token that is bad (a client that sends one wants to be recognised)."""
+    if token is None:
+        return None
+    return await _user_for(token, session=session, settings=settings, now=now)
+
+
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 
 
 async def get_admin_user(user: CurrentUser) -> User:

@@ -1,0 +1,95 @@
+"""Every query on heroes, teams and memberships."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, func, outerjoin
+from sqlalchemy.orm import selectinload
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+from keel.db.pagination import Keyset
+from keel.db.upsert import upsert
+from keel.heroes.models import Hero, HeroTeamLink, Team
+
+TEAMS_BY_ID = Keyset("id", col(Team.id), col(Team.id))
+HEROES_BY_ID = Keyset("id", col(Hero.id), col(Hero.id))
+
+# Eager loads: one extra query per level, whatever the number of rows.
+_TEAM_HEROES = selectinload(Team.hero_links).selectinload(HeroTeamLink.hero)  # type: ignore[arg-type]
+_HERO_TEAMS = selectinload(Hero.team_links).selectinload(HeroTeamLink.team)  # type: ignore[arg-type]
+
+
+def teams_statement(*, with_heroes: bool = False) -> SelectOfScalar[Team]:
+    statement = select(Team)
+    return statement.options(_TEAM_HEROES) if with_heroes else statement
+
+
+async def get_team(
+    session: AsyncSession, *, team_id: int, with_heroes: bool = False
+) -> Team | None:
+    statement = teams_statement(with_heroes=with_heroes).where(Team.id == team_id)
+    return (await session.exec(statement)).one_or_none()
+
+
+def heroes_statement(
+    *, name: str | None = None, team_id: int | None = None
+) -> SelectOfScalar[Hero]:
+    statement = select(Hero)
+    if name:
+        statement = statement.where(col(Hero.name).icontains(name, autoescape=True))
+    if team_id is not None:
+        member = select(HeroTeamLink.hero_id).where(HeroTeamLink.team_id == team_id)
+        statement = statement.where(col(Hero.id).in_(member))
+    return statement
+
+
+async def get_hero(session: AsyncSession, *, hero_id: int, with_teams: bool = False) -> Hero | None:
+    statement = select(Hero).where(Hero.id == hero_id)
+    if with_teams:
+        statement = statement.options(_HERO_TEAMS)
+    return (await session.exec(statement)).one_or_none()
+
+
+async def put_membership(
+    session: AsyncSession, *, team_id: int, hero_id: int, is_training: bool
+) -> None:
+    """Add the hero to the team, or update the membership: one statement."""
+    connection = await session.connection()
+    statement = upsert(
+        connection.dialect.name,
+        HeroTeamLink.__table__,  # type: ignore[attr-defined]
+        {"team_id": team_id, "hero_id": hero_id, "is_training": is_training},
+        key=["team_id", "hero_id"],
+        update=["is_training"],
+    )
+    await connection.execute(statement)
+
+
+async def delete_membership(session: AsyncSession, *, team_id: int, hero_id: int) -> bool:
+    """Remove the membership; False if there was none."""
+    connection = await session.connection()
+    result = await connection.execute(
+        delete(HeroTeamLink).where(
+            col(HeroTeamLink.team_id) == team_id, col(HeroTeamLink.hero_id) == hero_id
+        )
+    )
+    return bool(result.rowcount)
+
+
+async def team_stats(session: AsyncSession) -> list[Any]:
+    """Per team: id, name, number of heroes, mean age; most heroes first. One query."""
+    hero_count = func.count(col(Hero.id))
+    statement = (
+        select(col(Team.id), col(Team.name), hero_count, func.avg(col(Hero.age)))
+        .select_from(
+            outerjoin(Team, HeroTeamLink, col(HeroTeamLink.team_id) == col(Team.id)).outerjoin(
+                Hero, col(Hero.id) == col(HeroTeamLink.hero_id)
+            )
+        )
+        .group_by(col(Team.id), col(Team.name))
+        .order_by(hero_count.desc(), col(Team.id))
+    )
+    return list((await session.exec(statement)).all())

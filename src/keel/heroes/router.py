@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, status
+
+from keel.auth.dependencies import CurrentUser, OptionalUser
+from keel.db import AsyncSessionDep
+from keel.db.errors import invalid_input
+from keel.db.pagination import Page, PageRequestDep, fetch_page
+from keel.heroes import repository, service, views
+from keel.heroes.schemas import (
+    HeroCreate,
+    HeroPublic,
+    HeroUpdate,
+    HeroWithTeams,
+    MembershipIn,
+    MembershipPublic,
+    TeamCreate,
+    TeamPublic,
+    TeamStats,
+    TeamUpdate,
+    TeamWithHeroes,
+)
+from keel.users.models import User
+
+teams = APIRouter(prefix="/teams", tags=["heroes and teams"])
+heroes = APIRouter(prefix="/heroes", tags=["heroes and teams"])
+
+Responses = dict[int | str, dict[str, Any]]
+AUTH: Responses = {401: {"description": "Not signed in."}}
+TEAM_404: Responses = {404: {"description": service.TEAM_NOT_FOUND}}
+HERO_404: Responses = {404: {"description": service.HERO_NOT_FOUND}}
+NAME_TAKEN: Responses = {409: {"description": "A team with this name already exists."}}
+
+
+def _admin(user: User | None) -> bool:
+    return user is not None and user.is_admin
+
+
+# --- teams -------------------------------------------------------------------------------
+
+
+@teams.post("", status_code=status.HTTP_201_CREATED, responses={**AUTH, **NAME_TAKEN})
+async def create_team(data: TeamCreate, _user: CurrentUser, session: AsyncSessionDep) -> TeamPublic:
+    return TeamPublic.model_validate(await service.create_team(session, data))
+
+
+@teams.get("")
+async def list_teams(
+    session: AsyncSessionDep,
+    page: PageRequestDep,
+    viewer: OptionalUser,
+    include: Annotated[
+        list[str] | None, Query(description="`heroes` embeds each team's heroes.")
+    ] = None,
+) -> Page[TeamWithHeroes] | Page[TeamPublic]:
+    """Teams by id. ``include=heroes`` embeds the heroes with two more queries in
+    all, however many teams and heroes there are."""
+    with_heroes = _include_heroes(include)
+    statement = repository.teams_statement(with_heroes=with_heroes)
+    result = await fetch_page(session, statement, page, repository.TEAMS_BY_ID)
+    if not with_heroes:
+        return Page[TeamPublic].model_validate(result.as_dict(), from_attributes=True)
+    items = [views.team_with_heroes(team, admin=_admin(viewer)) for team in result.items]
+    return Page[TeamWithHeroes].model_validate({**result.as_dict(), "items": items})
+
+
+def _include_heroes(include: list[str] | None) -> bool:
+    wanted = {part.strip() for value in include or [] for part in value.split(",") if part}
+    unknown = wanted - {"heroes"}
+    if unknown:
+        raise invalid_input(("query", "include"), f"Can only include heroes, not {sorted(unknown)}")
+    return "heroes" in wanted
+
+
+@teams.get("/stats")
+async def team_stats(session: AsyncSessionDep) -> list[TeamStats]:
+    """Per team: hero count and mean age, most heroes first, in one query."""
+    rows = await repository.team_stats(session)
+    return [
+        TeamStats(
+            team_id=team_id,
+            name=name,
+            hero_count=count,
+            avg_age=None if mean is None else round(float(mean), 2),
+        )
+        for team_id, name, count, mean in rows
+    ]
+
+
+@teams.get("/{team_id}", responses=TEAM_404)
+async def read_team(team_id: int, session: AsyncSessionDep, viewer: OptionalUser) -> TeamWithHeroes:
+    team = await service.team_or_404(session, team_id, with_heroes=True)
+    return views.team_with_heroes(team, admin=_admin(viewer))
+
+
+@teams.patch("/{team_id}", responses={**AUTH, **TEAM_404, **NAME_TAKEN})
+async def update_team(
+    team_id: int, data: TeamUpdate, _user: CurrentUser, session: AsyncSessionDep
+) -> TeamPublic:
+    team = await service.team_or_404(session, team_id)
+    await service.update(session, team, data)
+    return TeamPublic.model_validate(team)
+
+
+@teams.delete("/{team_id}", status_code=status.HTTP_204_NO_CONTENT, responses={**AUTH, **TEAM_404})
+async def delete_team(team_id: int, _user: CurrentUser, session: AsyncSessionDep) -> None:
+    await service.delete(session, await service.team_or_404(session, team_id))
+
+
+@teams.put("/{team_id}/heroes/{hero_id}", responses={**AUTH, **TEAM_404, **HERO_404})
+async def put_membership(
+    team_id: int, hero_id: int, data: MembershipIn, _user: CurrentUser, session: AsyncSessionDep
+) -> MembershipPublic:
+    """Put the hero on the team, or change the membership (idempotent)."""
+    return await service.put_membership(session, team_id=team_id, hero_id=hero_id, data=data)
+
+
+@teams.delete(
+    "/{team_id}/heroes/{hero_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**AUTH, 404: {"description": "No such team, hero or membership."}},
+)
+async def delete_membership(
+    team_id: int, hero_id: int, _user: CurrentUser, session: AsyncSessionDep
+) -> None:
+    await service.remove_membership(session, team_id=team_id, hero_id=hero_id)
+
+
+# --- heroes ------------------------------------------------------------------------------
+
+
+@heroes.post("", status_code=status.HTTP_201_CREATED, responses=AUTH)
+async def create_hero(data: HeroCreate, user: CurrentUser, session: AsyncSessionDep) -> HeroPublic:
+    return views.hero(await service.create_hero(session, data), admin=user.is_admin)
+
+
+@heroes.get("")
+async def list_heroes(
+    session: AsyncSessionDep,
+    page: PageRequestDep,
+    viewer: OptionalUser,
+    name: Annotated[
+        str | None, Query(min_length=1, max_length=255, description="Part of the name, any case.")
+    ] = None,
+    team_id: Annotated[int | None, Query(description="Only this team's heroes.")] = None,
+) -> Page[HeroPublic]:
+    statement = repository.heroes_statement(name=name, team_id=team_id)
+    result = await fetch_page(session, statement, page, repository.HEROES_BY_ID)
+    items = [views.hero(hero, admin=_admin(viewer)) for hero in result.items]
+    return Page[HeroPublic].model_validate({**result.as_dict(), "items": items})
+
+
+@heroes.get("/{hero_id}", responses=HERO_404)
+async def read_hero(hero_id: int, session: AsyncSessionDep, viewer: OptionalUser) -> HeroWithTeams:
+    hero = await service.hero_or_404(session, hero_id, with_teams=True)
+    return views.hero_with_teams(hero, admin=_admin(viewer))
+
+
+@heroes.patch("/{hero_id}", responses={**AUTH, **HERO_404})
+async def update_hero(
+    hero_id: int, data: HeroUpdate, user: CurrentUser, session: AsyncSessionDep
+) -> HeroPublic:
+    hero = await service.hero_or_404(session, hero_id)
+    await service.update(session, hero, data)
+    return views.hero(hero, admin=user.is_admin)
+
+
+@heroes.delete("/{hero_id}", status_code=status.HTTP_204_NO_CONTENT, responses={**AUTH, **HERO_404})
+async def delete_hero(hero_id: int, _user: CurrentUser, session: AsyncSessionDep) -> None:
+    await service.delete(session, await service.hero_or_404(session, hero_id))

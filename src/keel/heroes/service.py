@@ -1,0 +1,91 @@
+"""Writes to the catalogue. A duplicate team name is the database's to refuse
+(409 through ``keel.db.errors``)."""
+
+from __future__ import annotations
+
+from fastapi import HTTPException, status
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from keel.db import transaction
+from keel.heroes import repository
+from keel.heroes.models import Hero, Team
+from keel.heroes.schemas import (
+    HeroCreate,
+    HeroUpdate,
+    MembershipIn,
+    MembershipPublic,
+    TeamCreate,
+    TeamUpdate,
+)
+
+TEAM_NOT_FOUND = "Team not found."
+HERO_NOT_FOUND = "Hero not found."
+NOT_A_MEMBER = "The hero is not on this team."
+
+
+def not_found(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, detail)
+
+
+async def team_or_404(session: AsyncSession, team_id: int, *, with_heroes: bool = False) -> Team:
+    team = await repository.get_team(session, team_id=team_id, with_heroes=with_heroes)
+    if team is None:
+        raise not_found(TEAM_NOT_FOUND)
+    return team
+
+
+async def hero_or_404(session: AsyncSession, hero_id: int, *, with_teams: bool = False) -> Hero:
+    hero = await repository.get_hero(session, hero_id=hero_id, with_teams=with_teams)
+    if hero is None:
+        raise not_found(HERO_NOT_FOUND)
+    return hero
+
+
+async def create(session: AsyncSession, row: Team | Hero) -> None:
+    async with transaction(session):
+        session.add(row)
+
+
+async def create_team(session: AsyncSession, data: TeamCreate) -> Team:
+    team = Team(**data.model_dump())
+    await create(session, team)
+    return team
+
+
+async def create_hero(session: AsyncSession, data: HeroCreate) -> Hero:
+    hero = Hero(**data.model_dump())
+    await create(session, hero)
+    return hero
+
+
+async def update(session: AsyncSession, row: Team | Hero, data: TeamUpdate | HeroUpdate) -> None:
+    async with transaction(session):
+        for field, value in data.model_dump(exclude_unset=True).items():
+            setattr(row, field, value)
+
+
+async def delete(session: AsyncSession, row: Team | Hero) -> None:
+    """Delete the team or hero; its memberships go with it (ON DELETE CASCADE)."""
+    async with transaction(session):
+        await session.delete(row)
+
+
+async def put_membership(
+    session: AsyncSession, *, team_id: int, hero_id: int, data: MembershipIn
+) -> MembershipPublic:
+    """Idempotent: the same PUT twice leaves one membership with the last state."""
+    async with transaction(session):
+        await team_or_404(session, team_id)
+        await hero_or_404(session, hero_id)
+        await repository.put_membership(
+            session, team_id=team_id, hero_id=hero_id, is_training=data.is_training
+        )
+    return MembershipPublic(team_id=team_id, hero_id=hero_id, is_training=data.is_training)
+
+
+async def remove_membership(session: AsyncSession, *, team_id: int, hero_id: int) -> None:
+    async with transaction(session):
+        await team_or_404(session, team_id)
+        await hero_or_404(session, hero_id)
+        if not await repository.delete_membership(session, team_id=team_id, hero_id=hero_id):
+            raise not_found(NOT_A_MEMBER)
