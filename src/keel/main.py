@@ -21,6 +21,7 @@ from keel.db.pagination import CursorCodec
 from keel.health.router import router as health_router
 from keel.heroes.router import heroes as heroes_router
 from keel.heroes.router import teams as teams_router
+from keel.items.router import router as items_router
 from keel.tasks.router import router as tasks_router
 from keel.users.router import router as users_router
 
@@ -76,5 +77,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(tasks_router)
     api.include_router(teams_router)
     api.include_router(heroes_router)
+    api.include_router(items_router)
     app.include_router(api)
     return app

@@ -29,7 +29,7 @@ from sqlalchemy import Connection, MetaData, text
 from sqlmodel.sql.sqltypes import AutoString
 
 from keel.db.engine import EngineSettings, make_sync_engine, sync_url
-from keel.db.models import UTCDateTime
+from keel.db.models import Money, UTCDateTime
 
 LOCK_NAME = "keel_migrations"
 LOCK_TIMEOUT_SECONDS = 300
@@ -84,6 +84,9 @@ def _render_item(kind: str, obj: Any, autogen_context: Any) -> str | Literal[Fal
     if isinstance(obj, UTCDateTime):
         autogen_context.imports.add("import keel.db.models")
         return "keel.db.models.UTCDateTime()"
+    if isinstance(obj, Money):
+        autogen_context.imports.add("import keel.db.models")
+        return f"keel.db.models.Money(precision={obj.precision})"
     return False
 
 

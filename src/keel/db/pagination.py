@@ -34,6 +34,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request
@@ -124,7 +125,11 @@ def _unb64(text: str) -> bytes:
 
 
 def _to_json(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
 
 
 class CursorCodec:
@@ -180,6 +185,14 @@ def _from_json(value: Any, python_type: type) -> Any:
                 parsed = None
             if parsed is not None and parsed.tzinfo is not None:
                 return parsed
+    elif python_type is Decimal:
+        if isinstance(value, str):
+            try:
+                amount = Decimal(value)
+            except InvalidOperation:
+                amount = None
+            if amount is not None and amount.is_finite():
+                return amount
     elif type(value) is python_type:  # exact: a bool is not an int here
         return value
     raise InvalidCursorError("The cursor is malformed.")

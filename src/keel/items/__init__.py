@@ -1,0 +1,1 @@
+"""Items: owned by their creator, public to read, priced in exact money."""

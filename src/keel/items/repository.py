@@ -1,0 +1,75 @@
+"""Every query on items."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+from keel.db.models import new_timestamps
+from keel.db.pagination import Keyset
+from keel.items.models import Item
+from keel.items.schemas import ItemCreate, ItemSort
+
+_ID = col(Item.id)
+SORTS: dict[ItemSort, Keyset] = {
+    ItemSort.NEWEST: Keyset(ItemSort.NEWEST, col(Item.created_at), _ID, descending=True),
+    ItemSort.OLDEST: Keyset(ItemSort.OLDEST, col(Item.created_at), _ID),
+    ItemSort.CHEAPEST: Keyset(ItemSort.CHEAPEST, col(Item.price), _ID),
+    ItemSort.DEAREST: Keyset(ItemSort.DEAREST, col(Item.price), _ID, descending=True),
+    ItemSort.NAME: Keyset(ItemSort.NAME, col(Item.name), _ID),
+}
+
+
+@dataclass(frozen=True)
+class ItemFilters:
+    q: str | None = None
+    owner_id: int | None = None
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+
+
+def list_statement(filters: ItemFilters) -> SelectOfScalar[Item]:
+    statement = select(Item)
+    if filters.q:
+        statement = statement.where(
+            col(Item.name).icontains(filters.q, autoescape=True)
+            | col(Item.description).icontains(filters.q, autoescape=True)
+        )
+    if filters.owner_id is not None:
+        statement = statement.where(Item.owner_id == filters.owner_id)
+    if filters.min_price is not None:
+        statement = statement.where(col(Item.price) >= filters.min_price)
+    if filters.max_price is not None:
+        statement = statement.where(col(Item.price) <= filters.max_price)
+    return statement
+
+
+async def get(session: AsyncSession, *, item_id: int) -> Item | None:
+    return (await session.exec(select(Item).where(Item.id == item_id))).one_or_none()
+
+
+async def insert_many(
+    session: AsyncSession, *, owner_id: int, items: Sequence[ItemCreate]
+) -> list[int]:
+    """Insert ``items`` as multi-row INSERT .. RETURNING statements (SQLAlchemy
+    batches the executemany) and return the new ids in the order sent."""
+    stamps = new_timestamps()
+    rows = [{**item.model_dump(), "owner_id": owner_id, **stamps} for item in items]
+    connection = await session.connection()
+    item_id = Item.__table__.c.id  # type: ignore[attr-defined]
+    if connection.dialect.name == "sqlite":
+        # SQLAlchemy cannot batch an *ordered* RETURNING on SQLite and would fall
+        # back to one INSERT per row. But SQLite numbers new rows max(rowid) + 1,
+        # one after the other, and our transaction holds the write lock: sorted
+        # ids are the ids in the order sent.
+        result = await connection.execute(insert(Item).returning(item_id), rows)
+        return sorted(int(new_id) for new_id in result.scalars())
+    ordered = insert(Item).returning(item_id, sort_by_parameter_order=True)
+    result = await connection.execute(ordered, rows)
+    return [int(new_id) for new_id in result.scalars()]

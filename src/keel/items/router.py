@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, status
+
+from keel.auth.dependencies import CurrentUser
+from keel.db import AsyncSessionDep
+from keel.db.errors import invalid_input
+from keel.db.pagination import Page, PageRequest, PageRequestDep, fetch_page
+from keel.items import repository, service
+from keel.items.models import Item
+from keel.items.repository import ItemFilters
+from keel.items.schemas import (
+    ItemBulkCreate,
+    ItemBulkResult,
+    ItemCreate,
+    ItemPublic,
+    ItemSort,
+    ItemUpdate,
+)
+from keel.money import NonNegativeMoney
+from keel.users import repository as users
+from keel.users.service import USER_NOT_FOUND
+from keel.users.service import not_found as user_not_found
+
+router = APIRouter(tags=["items"])
+
+Responses = dict[int | str, dict[str, Any]]
+AUTH: Responses = {401: {"description": "Not signed in."}}
+NOT_FOUND: Responses = {404: {"description": service.ITEM_NOT_FOUND}}
+OWNED: Responses = {**AUTH, 404: {"description": "No such item among the caller's."}}
+
+
+def item_filters(
+    q: Annotated[
+        str | None,
+        Query(min_length=1, max_length=255, description="In name or description, any case."),
+    ] = None,
+    owner_id: Annotated[int | None, Query()] = None,
+    min_price: Annotated[NonNegativeMoney | None, Query()] = None,
+    max_price: Annotated[NonNegativeMoney | None, Query()] = None,
+) -> ItemFilters:
+    if min_price is not None and max_price is not None and min_price > max_price:
+        raise invalid_input(("query", "max_price"), "max_price must not be below min_price")
+    return ItemFilters(q=q, owner_id=owner_id, min_price=min_price, max_price=max_price)
+
+
+Filters = Annotated[ItemFilters, Depends(item_filters)]
+Sort = Annotated[ItemSort, Query()]
+
+
+async def owned_item(item_id: int, user: CurrentUser, session: AsyncSessionDep) -> Item:
+    assert user.id is not None
+    return await service.owned_or_404(session, item_id=item_id, owner_id=user.id)
+
+
+OwnedItem = Annotated[Item, Depends(owned_item)]
+
+
+async def _page(
+    session: AsyncSessionDep, filters: ItemFilters, page: PageRequest, sort: ItemSort
+) -> Page[ItemPublic]:
+    result = await fetch_page(
+        session, repository.list_statement(filters), page, repository.SORTS[sort]
+    )
+    return Page[ItemPublic].model_validate(result.as_dict(), from_attributes=True)
+
+
+@router.post("/items", status_code=status.HTTP_201_CREATED, responses=AUTH)
+async def create_item(data: ItemCreate, user: CurrentUser, session: AsyncSessionDep) -> ItemPublic:
+    assert user.id is not None
+    return ItemPublic.model_validate(await service.create(session, owner_id=user.id, data=data))
+
+
+@router.get("/items")
+async def list_items(
+    session: AsyncSessionDep, page: PageRequestDep, filters: Filters, sort: Sort = ItemSort.NEWEST
+) -> Page[ItemPublic]:
+    return await _page(session, filters, page, sort)
+
+
+@router.post("/items/bulk", status_code=status.HTTP_201_CREATED, responses=AUTH)
+async def create_items(
+    data: ItemBulkCreate, user: CurrentUser, session: AsyncSessionDep
+) -> ItemBulkResult:
+    """Up to 10 000 items, all or nothing, as multi-row INSERTs."""
+    assert user.id is not None
+    return await service.bulk_create(session, owner_id=user.id, data=data)
+
+
+@router.get("/items/{item_id}", responses=NOT_FOUND)
+async def read_item(item_id: int, session: AsyncSessionDep) -> ItemPublic:
+    return ItemPublic.model_validate(await service.get_or_404(session, item_id))
+
+
+@router.put("/items/{item_id}", responses=OWNED)
+async def replace_item(item: OwnedItem, data: ItemCreate, session: AsyncSessionDep) -> ItemPublic:
+    return ItemPublic.model_validate(await service.replace(session, item=item, data=data))
+
+
+@router.patch("/items/{item_id}", responses=OWNED)
+async def update_item(item: OwnedItem, data: ItemUpdate, session: AsyncSessionDep) -> ItemPublic:
+    return ItemPublic.model_validate(await service.update(session, item=item, data=data))
+
+
+@router.delete("/items/{item_id}", status_code=status.HTTP_204_NO_CONTENT, responses=OWNED)
+async def delete_item(item: OwnedItem, session: AsyncSessionDep) -> None:
+    await service.delete(session, item=item)
+
+
+@router.get("/users/{user_id}/items", responses={404: {"description": USER_NOT_FOUND}})
+async def list_user_items(
+    user_id: int,
+    session: AsyncSessionDep,
+    page: PageRequestDep,
+    filters: Filters,
+    sort: Sort = ItemSort.NEWEST,
+) -> Page[ItemPublic]:
+    """The user's items (the same filters as ``GET /items``; ``owner_id`` is the path's)."""
+    if not await users.exists(session, user_id=user_id):
+        raise user_not_found()
+    return await _page(session, replace(filters, owner_id=user_id), page, sort)

@@ -1,0 +1,68 @@
+"""Writes to items. Only the owner changes an item; to anyone else it is a 404."""
+
+from __future__ import annotations
+
+from fastapi import HTTPException, status
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from keel.db import transaction
+from keel.db.models import new_timestamps
+from keel.items import repository
+from keel.items.models import Item
+from keel.items.schemas import ItemBulkCreate, ItemBulkResult, ItemCreate, ItemUpdate
+
+ITEM_NOT_FOUND = "Item not found."
+
+
+def not_found() -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, ITEM_NOT_FOUND)
+
+
+async def get_or_404(session: AsyncSession, item_id: int) -> Item:
+    item = await repository.get(session, item_id=item_id)
+    if item is None:
+        raise not_found()
+    return item
+
+
+async def owned_or_404(session: AsyncSession, *, item_id: int, owner_id: int) -> Item:
+    item = await get_or_404(session, item_id)
+    if item.owner_id != owner_id:
+        raise not_found()
+    return item
+
+
+async def create(session: AsyncSession, *, owner_id: int, data: ItemCreate) -> Item:
+    item = Item(**data.model_dump(), owner_id=owner_id, **new_timestamps())
+    async with transaction(session):
+        session.add(item)
+    return item
+
+
+async def replace(session: AsyncSession, *, item: Item, data: ItemCreate) -> Item:
+    """PUT: every field takes the value sent (or its default when left out)."""
+    async with transaction(session):
+        for field, value in data.model_dump().items():
+            setattr(item, field, value)
+    return item
+
+
+async def update(session: AsyncSession, *, item: Item, data: ItemUpdate) -> Item:
+    """PATCH: only the fields sent change."""
+    async with transaction(session):
+        for field, value in data.model_dump(exclude_unset=True).items():
+            setattr(item, field, value)
+    return item
+
+
+async def delete(session: AsyncSession, *, item: Item) -> None:
+    async with transaction(session):
+        await session.delete(item)
+
+
+async def bulk_create(
+    session: AsyncSession, *, owner_id: int, data: ItemBulkCreate
+) -> ItemBulkResult:
+    async with transaction(session):
+        ids = await repository.insert_many(session, owner_id=owner_id, items=data.items)
+    return ItemBulkResult(created=len(ids), ids=ids)
