@@ -22,6 +22,7 @@ from keel.health.router import router as health_router
 from keel.heroes.router import heroes as heroes_router
 from keel.heroes.router import teams as teams_router
 from keel.items.router import router as items_router
+from keel.posts.router import router as posts_router
 from keel.tasks.router import router as tasks_router
 from keel.users.router import router as users_router
 
@@ -73,6 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router, prefix=API_PREFIX, include_in_schema=False)
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(auth_router)
+    # Before the users router: /users/summary must not be taken for /users/{user_id}.
+    api.include_router(posts_router)
     api.include_router(users_router)
     api.include_router(tasks_router)
     api.include_router(teams_router)

@@ -35,11 +35,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, overload
 
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy import ColumnElement, Select, and_, func, or_
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -258,9 +258,7 @@ class PageResult(Generic[T]):
         }
 
 
-async def count_rows(
-    session: AsyncSession, statement: SelectOfScalar[Any], mode: CountMode
-) -> int | None:
+async def count_rows(session: AsyncSession, statement: Any, mode: CountMode) -> int | None:
     """How many rows ``statement`` returns: counted, estimated, or not at all."""
     if mode is CountMode.NONE:
         return None
@@ -273,13 +271,27 @@ async def count_rows(
     return (await session.exec(counted)).one()
 
 
+@overload
+async def fetch_page(
+    session: AsyncSession, statement: SelectOfScalar[T], page: PageRequest, keyset: Keyset
+) -> PageResult[T]: ...
+
+
+@overload
+async def fetch_page(
+    session: AsyncSession, statement: Select[Any], page: PageRequest, keyset: Keyset
+) -> PageResult[Any]: ...
+
+
 async def fetch_page(
     session: AsyncSession,
-    statement: SelectOfScalar[T],
+    statement: Any,
     page: PageRequest,
     keyset: Keyset,
-) -> PageResult[T]:
-    """One page of ``statement`` (filtered, unordered) in ``keyset`` order.
+) -> PageResult[Any]:
+    """One page of ``statement`` (filtered, unordered) in ``keyset`` order: ORM
+    objects for ``select(Model)``, rows for a ``select`` of columns (which must
+    include the keyset's columns).
 
     Every page, offset or cursor, carries ``next_cursor`` when more rows follow, so
     a client can start a keyset walk from the first page."""
