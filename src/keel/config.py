@@ -54,10 +54,16 @@ class Settings(BaseSettings):
             return self.secret_key.get_secret_value()
         return secrets.token_urlsafe(32)
 
-    def engine_settings(self, url: str) -> EngineSettings:
+    @property
+    def analytics_url(self) -> str:
+        """ANALYTICS_DATABASE_URL, else READ_DATABASE_URL, else DATABASE_URL."""
+        return self.analytics_database_url or self.read_database_url or self.database_url
+
+    def engine_settings(self, url: str, *, read_only: bool = False) -> EngineSettings:
         """Engine options for `url` with this process's pool tuning."""
         return EngineSettings(
             url=url,
+            read_only=read_only,
             pool_size=self.db_pool_size,
             max_overflow=self.db_max_overflow,
             pool_timeout=self.db_pool_timeout,

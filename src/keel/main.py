@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 import keel
+from keel.analytics.router import router as analytics_router
 from keel.auth.passwords import Passwords
 from keel.auth.router import router as auth_router
 from keel.config import Settings
@@ -36,17 +37,22 @@ def migrations_for(settings: Settings) -> Migrations:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Engines up (once per process), migrations applied under a database lock when
-    AUTO_MIGRATE is on, engines disposed on shutdown."""
+    """Engines up (once per process): the primary, and a read-only one for analytics
+    (ANALYTICS_DATABASE_URL, else READ_DATABASE_URL, else the primary). Migrations
+    applied under a database lock when AUTO_MIGRATE is on; engines disposed on
+    shutdown."""
     settings: Settings = app.state.settings
     if settings.auto_migrate:
         await anyio.to_thread.run_sync(migrations_for(settings).upgrade)
     database = Database(settings.engine_settings(settings.database_url))
+    analytics = Database(settings.engine_settings(settings.analytics_url, read_only=True))
     app.state.database = database
+    app.state.analytics_database = analytics
     try:
         yield
     finally:
         await database.dispose()
+        await analytics.dispose()
 
 
 async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
@@ -81,5 +87,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(teams_router)
     api.include_router(heroes_router)
     api.include_router(items_router)
+    api.include_router(analytics_router)
     app.include_router(api)
     return app

@@ -9,6 +9,7 @@ can be lifted into another FastAPI app as it is.
 from keel.db.engine import EngineSettings, async_url, backend_name, sync_url
 from keel.db.errors import install_error_handlers, register_constraint_messages
 from keel.db.session import (
+    AnalyticsSessionDep,
     AsyncSessionDep,
     Database,
     DatabaseDep,
@@ -21,6 +22,7 @@ from keel.db.session import (
 )
 
 __all__ = [
+    "AnalyticsSessionDep",
     "AsyncSessionDep",
     "Database",
     "DatabaseDep",

@@ -77,6 +77,19 @@ async def get_async_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+def get_analytics_database(request: Request) -> Database:
+    """The read-only ``Database`` on ``app.state.analytics_database``."""
+    database: Database = request.app.state.analytics_database
+    return database
+
+
+async def get_analytics_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session on the analytics database: every transaction is read-only, so a
+    report can never write, whatever database it is pointed at."""
+    async with get_analytics_database(request).sessionmaker() as session:
+        yield session
+
+
 def get_session(request: Request) -> Iterator[Session]:
     with get_database(request).sync_sessionmaker() as session:
         yield session
@@ -85,6 +98,7 @@ def get_session(request: Request) -> Iterator[Session]:
 DatabaseDep = Annotated[Database, Depends(get_database)]
 AsyncSessionDep = Annotated[AsyncSession, Depends(get_async_session)]
 SessionDep = Annotated[Session, Depends(get_session)]
+AnalyticsSessionDep = Annotated[AsyncSession, Depends(get_analytics_session)]
 
 
 @contextmanager

@@ -1,0 +1,1 @@
+"""Reports over every domain, read from the analytics database (read-only)."""
