@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from keel.cli import app as cli
 from keel.db import sync_url
 from keel.db.testing import drop_database
+from keel.heroes.models import HeroTeamLink
 from keel.main import migrations_for
 from keel.tasks.models import Task
 from keel.users.models import User
@@ -102,15 +103,23 @@ def test_seed_is_idempotent(empty_url: str) -> None:
     assert keel(empty_url, "db", "upgrade")[0] == 0
     code, output = keel(empty_url, "db", "seed", "--demo")
     assert code == 0, output
-    assert "Added 4 demo users, 0 bulk users, 8 demo tasks and 0 bulk tasks." in output
+    assert output.splitlines()[0] == (
+        "Added 4 demo users, 8 demo tasks, 11 demo heroes, teams and memberships, "
+        "6 demo items, 4 demo posts, 0 bulk users, 0 bulk tasks."
+    )
     args = ("db", "seed", "--demo", "--users", "25", "--tasks", "60")
     code, output = keel(empty_url, *args)
     assert code == 0, output
-    assert "Added 0 demo users, 25 bulk users, 0 demo tasks and 60 bulk tasks." in output
+    assert output.splitlines()[0] == (
+        "Added 0 demo users, 0 demo tasks, 0 demo heroes, teams and memberships, "
+        "0 demo items, 0 demo posts, 25 bulk users, 60 bulk tasks."
+    )
     code, output = keel(empty_url, *args)
-    assert "Added 0 demo users, 0 bulk users, 0 demo tasks and 0 bulk tasks." in output
+    assert "25 bulk users" not in output
+    assert "60 bulk tasks" not in output
     assert user_count(empty_url) == 29
     assert table_count(empty_url, Task) == 68
+    assert table_count(empty_url, HeroTeamLink) == 5
 
 
 def test_bulk_tasks_without_bulk_users_fail_clearly(empty_url: str) -> None:

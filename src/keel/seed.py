@@ -3,27 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from keel.auth.passwords import Passwords
 from keel.config import Settings
 from keel.db.session import standalone_transaction
+from keel.heroes import seed as heroes
+from keel.items import seed as items
+from keel.posts import seed as posts
 from keel.tasks import seed as tasks
 from keel.users import seed as users
 
 
-@dataclass(frozen=True)
-class SeedReport:
-    demo_users: int = 0
-    bulk_users: int = 0
-    demo_tasks: int = 0
-    bulk_tasks: int = 0
+class SeedReport(dict[str, int]):
+    """Rows added, by kind, in the order they were seeded."""
 
     def __str__(self) -> str:
-        return (
-            f"Added {self.demo_users} demo users, {self.bulk_users} bulk users, "
-            f"{self.demo_tasks} demo tasks and {self.bulk_tasks} bulk tasks."
-        )
+        parts = [f"{count} {kind}" for kind, count in self.items()]
+        return "Added " + ", ".join(parts) + "."
 
 
 def seed(
@@ -34,14 +30,19 @@ def seed(
     tasks_count: int = 0,
     advance: Callable[[int], None] = lambda _: None,
 ) -> SeedReport:
-    """Add what is missing, in one transaction; running it again adds nothing."""
+    """Add what is missing, in one transaction; running it again adds nothing.
+    Demo data first (users, then what they own), then bulk users and tasks."""
     passwords = Passwords.from_settings(settings)
+    report = SeedReport()
     with standalone_transaction(settings.engine_settings(settings.database_url)) as session:
-        demo_users = users.seed_demo(session, passwords) if demo else 0
-        bulk_users = users.seed_bulk(session, passwords, count=users_count, advance=advance)
-        return SeedReport(
-            demo_users=demo_users,
-            bulk_users=bulk_users,
-            demo_tasks=tasks.seed_demo(session) if demo else 0,
-            bulk_tasks=tasks.seed_bulk(session, count=tasks_count, advance=advance),
+        if demo:
+            report["demo users"] = users.seed_demo(session, passwords)
+            report["demo tasks"] = tasks.seed_demo(session)
+            report["demo heroes, teams and memberships"] = heroes.seed_demo(session)
+            report["demo items"] = items.seed_demo(session)
+            report["demo posts"] = posts.seed_demo(session)
+        report["bulk users"] = users.seed_bulk(
+            session, passwords, count=users_count, advance=advance
         )
+        report["bulk tasks"] = tasks.seed_bulk(session, count=tasks_count, advance=advance)
+    return report

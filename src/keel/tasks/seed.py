@@ -13,7 +13,7 @@ from keel.db.bulk import insert_rows
 from keel.db.models import utcnow
 from keel.tasks.models import PRIORITY_MAX, Task
 from keel.users.models import User
-from keel.users.seed import BULK_PREFIX
+from keel.users.seed import BULK_PREFIX, user_ids
 
 # username -> [(title, priority, completed)]
 DEMO_TASKS = {
@@ -49,8 +49,7 @@ def _row(owner_id: int, title: str, priority: int, completed: bool, at: Any) -> 
 
 def seed_demo(session: Session) -> int:
     """The demo users' tasks (needs the demo users); returns how many were added."""
-    found = session.exec(select(User.username, User.id).where(col(User.username).in_(DEMO_TASKS)))
-    owners = {name: user_id for name, user_id in found if user_id is not None}
+    owners = user_ids(session, DEMO_TASKS)
     existing = set(
         session.exec(
             select(Task.owner_id, Task.title).where(col(Task.owner_id).in_(owners.values()))

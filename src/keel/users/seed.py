@@ -32,6 +32,12 @@ def _existing(session: Session, usernames: Iterable[str]) -> set[str]:
     return found
 
 
+def user_ids(session: Session, usernames: Iterable[str]) -> dict[str, int]:
+    """The ids of those of ``usernames`` that exist, by username (one query)."""
+    statement = select(User.username, User.id).where(col(User.username).in_(list(usernames)))
+    return {name: user_id for name, user_id in session.exec(statement) if user_id is not None}
+
+
 def _row(username: str, full_name: str | None, hashed: str, *, is_admin: bool) -> dict[str, object]:
     return {
         "email": f"{username.replace('_', '.')}@example.com",
