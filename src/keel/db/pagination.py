@@ -91,14 +91,22 @@ class Keyset:
     id: Any
     descending: bool = False
 
+    @property
+    def _by_id_only(self) -> bool:
+        return self.key is self.id
+
     def order_by(self) -> tuple[Any, ...]:
-        if self.descending:
-            return (self.key.desc(), self.id.desc())
-        return (self.key.asc(), self.id.asc())
+        columns = (self.id,) if self._by_id_only else (self.key, self.id)
+        return tuple(column.desc() if self.descending else column.asc() for column in columns)
 
     def after(self, key_value: Any, id_value: Any) -> ColumnElement[bool]:
         """Rows that come after (key_value, id_value) in this order. The redundant
         bound on ``key`` alone lets every dialect use the index for a range scan."""
+        if self._by_id_only:
+            condition: ColumnElement[bool] = (
+                self.id < id_value if self.descending else self.id > id_value
+            )
+            return condition
         if self.descending:
             return and_(
                 self.key <= key_value,
