@@ -257,3 +257,33 @@ async def test_embeds_run_the_same_queries_for_1_and_50_rows(
     page = (await client.get(urls[0])).json()
     assert len(page["items"]) == 20
     assert sum(len(team["heroes"]) for team in page["items"]) > 50
+
+
+async def test_failed_changes_are_404_409_422_and_change_nothing(
+    client: httpx.AsyncClient, writer: Headers
+) -> None:
+    taken = await post(client, "/teams", writer, name="Taken", headquarters="H")
+    team = await post(client, "/teams", writer, name="Mine", headquarters="H")
+    hero = await post(client, "/heroes", writer, name="N", secret_name="S", age=5)
+    cases = [
+        ("PATCH", "/teams/999999", {"name": "x"}, 404),
+        ("DELETE", "/teams/999999", None, 404),
+        ("PATCH", "/heroes/999999", {"name": "x"}, 404),
+        ("DELETE", "/heroes/999999", None, 404),
+        ("PATCH", f"/teams/{team['id']}", {"name": "Taken", "headquarters": "Moved"}, 409),
+        ("PATCH", f"/teams/{team['id']}", {"name": None}, 422),
+        ("PATCH", f"/heroes/{hero['id']}", {"age": -1, "name": "Renamed"}, 422),
+        ("PATCH", f"/heroes/{hero['id']}", {"secret_name": ""}, 422),
+        ("PUT", f"/teams/{team['id']}/heroes/{hero['id']}", {"is_training": "often"}, 422),
+    ]
+    for method, path, body, status in cases:
+        response = await client.request(method, API + path, json=body, headers=writer)
+        assert response.status_code == status, (method, path, response.text)
+    assert (await client.get(f"{API}/teams/{team['id']}")).json() == {**team, "heroes": []}
+    assert (await client.get(f"{API}/teams/{taken['id']}")).json() == {**taken, "heroes": []}
+    assert (await client.get(f"{API}/heroes/{hero['id']}")).json() == {
+        "id": hero["id"],
+        "name": "N",
+        "age": 5,
+        "teams": [],
+    }

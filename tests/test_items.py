@@ -206,3 +206,16 @@ async def test_item_lists_run_the_same_queries_for_1_and_50_rows(
         headers=headers,
     )
     assert [await queries(path) for path in paths] == one
+
+
+@pytest.mark.parametrize(
+    "body", [{"stock": -1}, {"price": "0.001"}, {"price": None}, {"name": None}, {"owner_id": 7}]
+)
+async def test_bad_patch_is_422_and_changes_nothing(
+    client: httpx.AsyncClient, body: dict[str, Any]
+) -> None:
+    _, headers = await signed_up_headers(client)
+    item = await new_item(client, headers)
+    url = f"{API}/items/{item['id']}"
+    assert (await client.patch(url, json=body, headers=headers)).status_code == 422
+    assert (await client.get(url)).json() == item

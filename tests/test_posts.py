@@ -153,3 +153,16 @@ async def test_post_lists_run_the_same_queries_for_1_and_50_rows(
     for n in range(55):
         await new_post(client, headers, title=f"n{n}", tags=["x"])
     assert [await queries(path) for path in paths] == one
+
+
+@pytest.mark.parametrize(
+    "body", [{"title": ""}, {"tags": None}, {"tags": ["ok", ""]}, {"author_id": 9}]
+)
+async def test_bad_patch_is_422_and_changes_nothing(
+    client: httpx.AsyncClient, body: dict[str, Any]
+) -> None:
+    _, headers = await signed_up_headers(client)
+    post = await new_post(client, headers, tags=["kept"])
+    url = f"{API}/posts/{post['id']}"
+    assert (await client.patch(url, json=body, headers=headers)).status_code == 422
+    assert (await client.get(url)).json() == post
