@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 import keel
+from keel.accounts.router import router as accounts_router
 from keel.analytics.router import router as analytics_router
 from keel.auth.passwords import Passwords
 from keel.auth.router import router as auth_router
@@ -23,6 +24,7 @@ from keel.health.router import router as health_router
 from keel.heroes.router import heroes as heroes_router
 from keel.heroes.router import teams as teams_router
 from keel.items.router import router as items_router
+from keel.orders.router import router as orders_router
 from keel.posts.router import router as posts_router
 from keel.tasks.router import router as tasks_router
 from keel.users.router import router as users_router
@@ -87,6 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(teams_router)
     api.include_router(heroes_router)
     api.include_router(items_router)
+    api.include_router(orders_router)
+    api.include_router(accounts_router)
     api.include_router(analytics_router)
     app.include_router(api)
     return app

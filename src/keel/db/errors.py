@@ -98,7 +98,7 @@ _SQLITE_KINDS = {
 }
 
 
-def _sqlstate(orig: Any) -> str | None:
+def sqlstate(orig: Any) -> str | None:
     """SQLSTATE from psycopg (``orig.sqlstate``) or asyncpg (on the wrapped cause)."""
     for candidate in (orig, getattr(orig, "__cause__", None)):
         state = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
@@ -116,7 +116,7 @@ def _pg_constraint(orig: Any) -> str | None:
     return str(name) if name else None
 
 
-def _mysql_errno(orig: Any) -> int | None:
+def mysql_errno(orig: Any) -> int | None:
     args = getattr(orig, "args", ())
     return args[0] if args and isinstance(args[0], int) else None
 
@@ -152,14 +152,14 @@ def constraint_violation(error: sa_exc.DBAPIError) -> ConstraintViolation | None
     None when it is not about a constraint. (MariaDB reports a failed CHECK as an
     OperationalError, so this looks past the exception class.)"""
     orig = error.orig
-    errno = _mysql_errno(orig)  # first: PyMySQL errors carry a (coarse) sqlstate too
+    errno = mysql_errno(orig)  # first: PyMySQL errors carry a (coarse) sqlstate too
     if errno is not None:
         if errno in _MYSQL_ERRNOS:
             return _from_mysql(orig, errno)
         return ConstraintViolation(Violation.OTHER) if _is_integrity(error) else None
     if not _is_integrity(error):
         return None
-    state = _sqlstate(orig)
+    state = sqlstate(orig)
     if state is not None:
         return ConstraintViolation(_PG_STATES.get(state, Violation.OTHER), _pg_constraint(orig))
     return _from_sqlite(str(orig))
@@ -196,10 +196,10 @@ def is_unavailable(error: BaseException) -> bool:
         return False
     if error.connection_invalidated:
         return True
-    errno = _mysql_errno(error.orig)
+    errno = mysql_errno(error.orig)
     if errno is not None:
         return errno in _TRANSIENT_MYSQL_ERRNOS
-    state = _sqlstate(error.orig)
+    state = sqlstate(error.orig)
     if state is not None:
         return state.startswith(_TRANSIENT_PG_CLASSES)
     return isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError)

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request, status
+from fastapi.responses import JSONResponse
+
+from keel.accounts import repository, service
+from keel.accounts.schemas import AccountPublic, DepositRequest, TransferPublic, TransferRequest
+from keel.auth.dependencies import AdminUser, CurrentUser
+from keel.db import AsyncSessionDep
+from keel.db.pagination import Page, PageRequestDep, fetch_page
+from keel.dependencies import NowDep, SettingsDep
+from keel.idempotency.service import IdempotencyKeyHeader, IdempotentRequest, StoredAnswer
+
+router = APIRouter(tags=["accounts and transfers"])
+
+Responses = dict[int | str, dict[str, Any]]
+AUTH: Responses = {401: {"description": "Not signed in."}}
+
+
+def _id(user: CurrentUser) -> int:
+    assert user.id is not None
+    return user.id
+
+
+@router.get("/accounts/me", responses=AUTH)
+async def my_account(user: CurrentUser, session: AsyncSessionDep) -> AccountPublic:
+    return await service.account(session, user_id=_id(user))
+
+
+@router.post(
+    "/accounts/{user_id}/deposit",
+    responses={
+        **AUTH,
+        403: {"description": "Not an administrator."},
+        404: {"description": "No such user."},
+    },
+)
+async def deposit(
+    user_id: int, data: DepositRequest, admin: AdminUser, session: AsyncSessionDep
+) -> AccountPublic:
+    """Put money into a user's account (administrators only)."""
+    return await service.deposit(
+        session, user_id=user_id, amount=data.amount, by_user_id=_id(admin)
+    )
+
+
+@router.post(
+    "/transfers",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TransferPublic,
+    responses={
+        **AUTH,
+        404: {"description": "No such user."},
+        409: {"description": service.NOT_ENOUGH_MONEY},
+        422: {"description": "Invalid, to oneself, or the key was used with another body."},
+    },
+)
+async def create_transfer(
+    data: TransferRequest,
+    user: CurrentUser,
+    session: AsyncSessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    request: Request,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> TransferPublic | JSONResponse:
+    """Send money to another user. With an ``Idempotency-Key``, a retry gets the
+    first answer (header ``Idempotent-Replayed: true``) and moves nothing."""
+    result = await service.transfer(
+        session,
+        from_user_id=_id(user),
+        data=data,
+        request=IdempotentRequest.of(
+            idempotency_key, method="POST", path=request.url.path, body=data.model_dump(mode="json")
+        ),
+        now=now,
+        idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
+    )
+    return result.response() if isinstance(result, StoredAnswer) else result
+
+
+@router.get("/transfers", responses=AUTH)
+async def list_transfers(
+    user: CurrentUser, session: AsyncSessionDep, page: PageRequestDep
+) -> Page[TransferPublic]:
+    """The caller's transfers, sent and received, newest first."""
+    statement = repository.transfers_statement(user_id=_id(user))
+    result = await fetch_page(session, statement, page, repository.NEWEST_FIRST)
+    return Page[TransferPublic].model_validate(result.as_dict(), from_attributes=True)

@@ -1,0 +1,90 @@
+"""Deposits and transfers. Each is one unit of work, retried on a deadlock, and
+(for transfers) protected by an idempotency key when the client sends one.
+
+Two rows change in a transfer; they are always touched in user-id order, so two
+opposite transfers lock in the same order and cannot deadlock each other."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from fastapi import HTTPException, status
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from keel.accounts import repository
+from keel.accounts.models import Deposit, Transfer
+from keel.accounts.schemas import AccountPublic, TransferPublic, TransferRequest
+from keel.db.errors import invalid_input
+from keel.db.retry import retrying
+from keel.idempotency import service as idempotency
+from keel.idempotency.service import IdempotentRequest, StoredAnswer
+from keel.users import repository as users
+from keel.users.service import not_found as user_not_found
+
+NOT_ENOUGH_MONEY = "Not enough money."
+
+
+async def account(session: AsyncSession, *, user_id: int) -> AccountPublic:
+    return AccountPublic(
+        user_id=user_id, balance=await repository.balance(session, user_id=user_id)
+    )
+
+
+async def deposit(
+    session: AsyncSession, *, user_id: int, amount: Decimal, by_user_id: int
+) -> AccountPublic:
+    async def work() -> AccountPublic:
+        if not await users.exists(session, user_id=user_id):
+            raise user_not_found()
+        await repository.credit(session, user_id=user_id, amount=amount)
+        session.add(Deposit(user_id=user_id, by_user_id=by_user_id, amount=amount))
+        await session.flush()
+        return await account(session, user_id=user_id)
+
+    return await retrying(session, work)
+
+
+async def transfer(
+    session: AsyncSession,
+    *,
+    from_user_id: int,
+    data: TransferRequest,
+    request: IdempotentRequest | None,
+    now: datetime,
+    idempotency_ttl: timedelta,
+) -> TransferPublic | StoredAnswer:
+    """Move money: 422 to oneself, 404 to nobody, 409 without the money; and then
+    nothing has changed."""
+    if data.to_user_id == from_user_id:
+        raise invalid_input(("body", "to_user_id"), "A transfer needs another user")
+
+    async def work() -> TransferPublic | StoredAnswer:
+        if request is not None:
+            stored = await idempotency.claim(
+                session, user_id=from_user_id, request=request, now=now, ttl=idempotency_ttl
+            )
+            if stored is not None:
+                return stored
+        if not await users.exists(session, user_id=data.to_user_id):
+            raise user_not_found()
+        for user_id in sorted((from_user_id, data.to_user_id)):
+            if user_id == data.to_user_id:
+                await repository.credit(session, user_id=user_id, amount=data.amount)
+            elif not await repository.debit(session, user_id=user_id, amount=data.amount):
+                raise HTTPException(status.HTTP_409_CONFLICT, NOT_ENOUGH_MONEY)
+        log = Transfer(from_user_id=from_user_id, to_user_id=data.to_user_id, amount=data.amount)
+        session.add(log)
+        await session.flush()
+        result = TransferPublic.model_validate(log)
+        if request is not None:
+            await idempotency.remember(
+                session,
+                user_id=from_user_id,
+                request=request,
+                status_code=status.HTTP_201_CREATED,
+                body=result.model_dump(mode="json"),
+            )
+        return result
+
+    return await retrying(session, work)

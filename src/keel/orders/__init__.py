@@ -1,0 +1,1 @@
+"""Orders of items: stock taken in the same transaction, never oversold."""

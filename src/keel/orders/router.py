@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request, status
+from fastapi.responses import JSONResponse
+
+from keel.auth.dependencies import CurrentUser
+from keel.db import AsyncSessionDep
+from keel.db.pagination import Page, PageRequestDep, fetch_page
+from keel.dependencies import NowDep, SettingsDep
+from keel.idempotency.service import IdempotencyKeyHeader, IdempotentRequest, StoredAnswer
+from keel.orders import repository, service
+from keel.orders.schemas import OrderCreate, OrderPublic
+
+router = APIRouter(prefix="/orders", tags=["orders"])
+
+Responses = dict[int | str, dict[str, Any]]
+AUTH: Responses = {401: {"description": "Not signed in."}}
+NOT_FOUND: Responses = {**AUTH, 404: {"description": service.ORDER_NOT_FOUND}}
+
+
+def _id(user: CurrentUser) -> int:
+    assert user.id is not None
+    return user.id
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OrderPublic,
+    responses={
+        **AUTH,
+        404: {"description": "An item does not exist."},
+        409: {"description": "Not enough stock."},
+        422: {"description": "Invalid, or the key was used with another body."},
+    },
+)
+async def place_order(
+    data: OrderCreate,
+    user: CurrentUser,
+    session: AsyncSessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    request: Request,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> OrderPublic | JSONResponse:
+    """Buy items: their names and prices are copied onto the lines, their stock is
+    taken in the same transaction. Retry-safe with an ``Idempotency-Key``."""
+    result = await service.place(
+        session,
+        user_id=_id(user),
+        data=data,
+        request=IdempotentRequest.of(
+            idempotency_key, method="POST", path=request.url.path, body=data.model_dump(mode="json")
+        ),
+        now=now,
+        idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
+    )
+    return result.response() if isinstance(result, StoredAnswer) else result
+
+
+@router.get("", responses=AUTH)
+async def list_orders(
+    user: CurrentUser, session: AsyncSessionDep, page: PageRequestDep
+) -> Page[OrderPublic]:
+    """The caller's orders, newest first, lines embedded."""
+    statement = repository.list_statement(user_id=_id(user))
+    result = await fetch_page(session, statement, page, repository.NEWEST_FIRST)
+    return Page[OrderPublic].model_validate(result.as_dict(), from_attributes=True)
+
+
+@router.get("/{order_id}", responses=NOT_FOUND)
+async def read_order(order_id: int, user: CurrentUser, session: AsyncSessionDep) -> OrderPublic:
+    order = await repository.get_owned(session, order_id=order_id, user_id=_id(user))
+    if order is None:
+        raise service.not_found()
+    return OrderPublic.model_validate(order)
+
+
+@router.post(
+    "/{order_id}/cancel",
+    responses={**NOT_FOUND, 409: {"description": service.ALREADY_CANCELLED}},
+)
+async def cancel_order(order_id: int, user: CurrentUser, session: AsyncSessionDep) -> OrderPublic:
+    """Cancel the order and give its stock back, exactly once."""
+    return await service.cancel(session, user_id=_id(user), order_id=order_id)

@@ -1,0 +1,102 @@
+"""Placing and cancelling orders: stock and order change in one transaction.
+
+Stock is taken by a conditional UPDATE (``stock >= quantity``) on rows locked in
+item-id order, so two buyers can never take the same last unit and two orders
+never deadlock. An unknown item is a 404 and short stock a 409, and then nothing
+at all has changed."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from fastapi import HTTPException, status
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from keel.db.retry import retrying
+from keel.idempotency import service as idempotency
+from keel.idempotency.service import IdempotentRequest, StoredAnswer
+from keel.orders import repository
+from keel.orders.models import Order, OrderLine
+from keel.orders.schemas import OrderCreate, OrderPublic
+
+ORDER_NOT_FOUND = "Order not found."
+ALREADY_CANCELLED = "The order is already cancelled."
+
+
+def _conflict(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_409_CONFLICT, detail)
+
+
+def not_found(detail: str = ORDER_NOT_FOUND) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, detail)
+
+
+async def place(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    data: OrderCreate,
+    request: IdempotentRequest | None,
+    now: datetime,
+    idempotency_ttl: timedelta,
+) -> OrderPublic | StoredAnswer:
+    wanted = {line.item_id: line.quantity for line in data.lines}
+
+    async def work() -> OrderPublic | StoredAnswer:
+        if request is not None:
+            stored = await idempotency.claim(
+                session, user_id=user_id, request=request, now=now, ttl=idempotency_ttl
+            )
+            if stored is not None:
+                return stored
+        items = await repository.lock_items(session, sorted(wanted))
+        missing = [item_id for item_id in wanted if item_id not in items]
+        if missing:
+            raise not_found(f"Items not found: {', '.join(map(str, missing))}.")
+        for item_id in sorted(wanted):
+            if not await repository.take_stock(session, item_id=item_id, quantity=wanted[item_id]):
+                raise _conflict(f"Not enough stock for item {item_id}.")
+        lines = [
+            OrderLine(
+                item_id=line.item_id,
+                item_name=items[line.item_id].name,
+                unit_price=items[line.item_id].price,
+                quantity=line.quantity,
+            )
+            for line in data.lines
+        ]
+        total = sum((line.unit_price * line.quantity for line in lines), Decimal("0.00"))
+        order = Order(user_id=user_id, total=total, lines=lines)
+        session.add(order)
+        await session.flush()
+        result = OrderPublic.model_validate(order)
+        if request is not None:
+            await idempotency.remember(
+                session,
+                user_id=user_id,
+                request=request,
+                status_code=status.HTTP_201_CREATED,
+                body=result.model_dump(mode="json"),
+            )
+        return result
+
+    return await retrying(session, work)
+
+
+async def cancel(session: AsyncSession, *, user_id: int, order_id: int) -> OrderPublic:
+    """Cancel once: the stock goes back; a second cancel is a 409."""
+
+    async def work() -> OrderPublic:
+        if not await repository.mark_cancelled(session, order_id=order_id, user_id=user_id):
+            if await repository.get_owned(session, order_id=order_id, user_id=user_id) is None:
+                raise not_found()
+            raise _conflict(ALREADY_CANCELLED)
+        order = await repository.get_owned(session, order_id=order_id, user_id=user_id)
+        assert order is not None
+        for line in sorted(order.lines, key=lambda line: line.item_id or 0):
+            if line.item_id is not None:  # a deleted item has no stock to return
+                await repository.return_stock(session, item_id=line.item_id, quantity=line.quantity)
+        return OrderPublic.model_validate(order)
+
+    return await retrying(session, work)
