@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Response, status
+from fastapi import APIRouter, Body, Depends, Query, Request, status
+from fastapi.responses import JSONResponse
 
 from keel.auth.dependencies import CurrentUser
 from keel.db import AsyncSessionDep
 from keel.db.pagination import Page, PageRequestDep, fetch_page
+from keel.dependencies import NowDep, SettingsDep
+from keel.idempotency.service import IdempotencyKeyHeader, IdempotentRequest, StoredAnswer
 from keel.tasks import repository, service
 from keel.tasks.models import PRIORITY_MAX, PRIORITY_MIN, Task
 from keel.tasks.repository import TaskFilters
@@ -85,21 +89,39 @@ async def task_stats(user: CurrentUser, session: AsyncSessionDep) -> TaskStats:
 @router.post(
     "/bulk",
     status_code=status.HTTP_201_CREATED,
+    response_model=TaskBulkResult,
     responses={
         **AUTH,
         **CONFLICT,
         200: {"description": "Partial mode, and no task could be created."},
+        422: {"description": "Invalid, or the key was used with another body."},
     },
 )
 async def create_tasks(
-    data: TaskBulkCreate, user: CurrentUser, session: AsyncSessionDep, response: Response
-) -> TaskBulkResult:
+    data: TaskBulkCreate,
+    user: CurrentUser,
+    session: AsyncSessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    request: Request,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> TaskBulkResult | JSONResponse:
     """Up to 1000 tasks. ``atomic`` writes all or nothing (a clash is a 409);
-    ``partial`` keeps the good ones and lists the failures by index."""
-    result = await service.bulk_create(session, owner_id=_owner(user), data=data)
-    if not result.created:
-        response.status_code = status.HTTP_200_OK
-    return result
+    ``partial`` keeps the good ones and lists the failures by index. Retry-safe
+    with an ``Idempotency-Key``."""
+    result = await service.bulk_create(
+        session,
+        owner_id=_owner(user),
+        data=data,
+        request=IdempotentRequest.of(
+            idempotency_key, method="POST", path=request.url.path, body=data.model_dump(mode="json")
+        ),
+        now=now,
+        idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
+    )
+    if isinstance(result, StoredAnswer):
+        return result.response()
+    return JSONResponse(result.model_dump(mode="json"), status_code=service.bulk_status(result))
 
 
 @router.patch("/bulk", responses={**NOT_FOUND, **CONFLICT})

@@ -4,6 +4,7 @@ database's to enforce; a clash surfaces as a 409 through ``keel.db.errors``."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from fastapi import HTTPException, status
 from sqlalchemy.exc import DBAPIError
@@ -11,7 +12,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel.db import savepoint, transaction
 from keel.db.errors import constraint_violation, invalid_input, violation_detail
-from keel.db.models import new_timestamps
+from keel.db.models import new_timestamps, utcnow
+from keel.idempotency import service as idempotency
+from keel.idempotency.service import IdempotentRequest, StoredAnswer
 from keel.tasks import repository
 from keel.tasks.models import Task, TaskTransfer
 from keel.tasks.schemas import (
@@ -61,23 +64,56 @@ async def delete(session: AsyncSession, *, task: Task) -> None:
 
 
 async def bulk_create(
-    session: AsyncSession, *, owner_id: int, data: TaskBulkCreate
-) -> TaskBulkResult:
+    session: AsyncSession,
+    *,
+    owner_id: int,
+    data: TaskBulkCreate,
+    request: IdempotentRequest | None = None,
+    now: datetime | None = None,
+    idempotency_ttl: timedelta = timedelta(hours=24),
+) -> TaskBulkResult | StoredAnswer:
     """``atomic``: one multi-row insert, all or nothing. ``partial``: the same fast
     path inside a savepoint; if any row fails, each row again in a savepoint of its
-    own, so the good ones stay and the failures are reported by index."""
+    own, so the good ones stay and the failures are reported by index. With an
+    idempotency key, a retry gets the first answer and inserts nothing."""
     async with transaction(session):
-        if data.mode == "atomic":
+        if request is not None:
+            stored = await idempotency.claim(
+                session, user_id=owner_id, request=request, now=now or utcnow(), ttl=idempotency_ttl
+            )
+            if stored is not None:
+                return stored
+        result = await _bulk_insert(session, owner_id=owner_id, data=data)
+        if request is not None:
+            await idempotency.remember(
+                session,
+                user_id=owner_id,
+                request=request,
+                status_code=bulk_status(result),
+                body=result.model_dump(mode="json"),
+            )
+        return result
+
+
+def bulk_status(result: TaskBulkResult) -> int:
+    """201 when tasks were created; 200 for a partial bulk that created none."""
+    return status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+
+
+async def _bulk_insert(
+    session: AsyncSession, *, owner_id: int, data: TaskBulkCreate
+) -> TaskBulkResult:
+    if data.mode == "atomic":
+        created = await repository.insert_many(session, owner_id=owner_id, tasks=data.tasks)
+        return _result(created, [])
+    try:
+        async with savepoint(session):
             created = await repository.insert_many(session, owner_id=owner_id, tasks=data.tasks)
-            return _result(created, [])
-        try:
-            async with savepoint(session):
-                created = await repository.insert_many(session, owner_id=owner_id, tasks=data.tasks)
-            return _result(created, [])
-        except DBAPIError as error:
-            if constraint_violation(error) is None:
-                raise
-        return await _insert_one_by_one(session, owner_id=owner_id, tasks=data.tasks)
+        return _result(created, [])
+    except DBAPIError as error:
+        if constraint_violation(error) is None:
+            raise
+    return await _insert_one_by_one(session, owner_id=owner_id, tasks=data.tasks)
 
 
 async def _insert_one_by_one(
