@@ -81,3 +81,20 @@ async def bulk_tasks(
     assert response.status_code == 201, response.text
     created: list[dict[str, Any]] = response.json()["created"]
     return created
+
+
+async def run_concurrently(jobs: list[Any], workers: int) -> list[Any]:
+    """Await every job (a zero-argument coroutine function) with ``workers`` of them
+    in flight at once; the results come back in the order of ``jobs``."""
+    import asyncio
+
+    results: list[Any] = [None] * len(jobs)
+    queue = list(enumerate(jobs))[::-1]
+
+    async def worker() -> None:
+        while queue:
+            index, job = queue.pop()
+            results[index] = await job()
+
+    await asyncio.gather(*(worker() for _ in range(workers)))
+    return results

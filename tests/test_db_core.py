@@ -192,3 +192,19 @@ async def test_pool_survives_connections_killed_by_the_server(database: Database
     await kill.dispose()
     async with database.engine.connect() as connection:
         assert (await connection.execute(select(func.count()).select_from(parents))).scalar() == 0
+
+
+async def test_savepoint_covers_a_connection_fetched_before_it(database: Database) -> None:
+    """Statements on a Connection taken from the session before the savepoint still
+    run inside it: a failure there rolls back to the savepoint, not the transaction."""
+    async with database.sessionmaker() as session:
+        async with transaction(session):
+            connection = await session.connection()
+            await connection.execute(parents.insert().values(name="kept", size=1))
+            with pytest.raises(exc.IntegrityError):
+                async with savepoint(session):
+                    await connection.execute(parents.insert().values(name="kept", size=1))
+            await connection.execute(parents.insert().values(name="after", size=1))
+        fresh = await session.connection()
+        names = sorted((await fresh.execute(select(parents.c.name))).scalars().all())
+    assert names == ["after", "kept"]

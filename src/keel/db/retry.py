@@ -1,7 +1,8 @@
 """Run a unit of work again when the database asks for it.
 
-A deadlock (PostgreSQL 40P01, MySQL/MariaDB 1213), a serialization failure (40001)
-or a lock wait timeout (1205) means "this transaction lost a race; try it again":
+A deadlock (PostgreSQL 40P01, MySQL/MariaDB 1213), a serialization failure (40001),
+a lock wait timeout (1205) or SQLite still busy after its busy timeout (many writers
+queueing for its one write lock) means "this transaction lost a race; try it again":
 nothing it did was kept. ``retrying`` re-runs the whole unit of work a bounded number
 of times with a growing, jittered pause; when the attempts are spent the error
 propagates and ``keel.db.errors`` answers 503 with ``Retry-After``.
@@ -34,6 +35,8 @@ BASE_DELAY_SECONDS = 0.01
 def is_retryable(error: BaseException) -> bool:
     if not isinstance(error, DBAPIError):
         return False
+    if "database is locked" in str(error.orig):  # SQLITE_BUSY
+        return True
     errno = mysql_errno(error.orig)
     if errno is not None:
         return errno in RETRYABLE_MYSQL_ERRNOS

@@ -154,4 +154,8 @@ async def savepoint(session: AsyncSession) -> AsyncIterator[AsyncSession]:
     this block is undone (``ROLLBACK TO SAVEPOINT``) and the error propagates, so
     the caller can record it and carry on with the outer transaction."""
     async with session.begin_nested():
+        # SQLAlchemy emits SAVEPOINT lazily, at the session's next use of its
+        # connection; a Connection object fetched before this block would run its
+        # statements outside the savepoint. Emit it now.
+        await session.connection()
         yield session
