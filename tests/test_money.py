@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from keel.accounts.models import Account, Deposit, Transfer
 from keel.db import Database
-from tests.helpers import API, count_rows, run_concurrently, signed_up_headers
+from tests.helpers import API, count_rows, run_concurrently, signed_up_headers, token_for
 
 pytestmark = pytest.mark.anyio
 
@@ -191,3 +191,33 @@ async def test_a_failed_keyed_transfer_can_be_retried(
     await deposit(client, admin_headers, me["id"], "5.00")
     assert (await client.post(f"{API}/transfers", json=body, headers=keyed)).status_code == 201
     assert await count_rows(app, transfers_table) == 1
+
+
+async def test_an_idempotency_key_expires(
+    client: httpx.AsyncClient, app: FastAPI, admin_headers: Headers
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from keel.dependencies import get_now
+
+    me, headers = await signed_up_headers(client)
+    other, _ = await signed_up_headers(client)
+    await deposit(client, admin_headers, me["id"], "10.00")
+    keyed = {**headers, "Idempotency-Key": "weekly"}
+    body = {"to_user_id": other["id"], "amount": "1.00"}
+    assert (await client.post(f"{API}/transfers", json=body, headers=keyed)).status_code == 201
+    assert (await client.post(f"{API}/transfers", json=body, headers=keyed)).headers[
+        "idempotent-replayed"
+    ] == "true"
+    later = datetime.now(UTC) + timedelta(hours=25)
+    app.dependency_overrides[get_now] = lambda: later
+    try:  # a day later: sign in then, and the key is free again
+        token = await token_for(client, me["username"])
+        keyed_later = {"Authorization": f"Bearer {token}", "Idempotency-Key": "weekly"}
+        response = await client.post(f"{API}/transfers", json=body, headers=keyed_later)
+    finally:
+        app.dependency_overrides.clear()
+    assert response.status_code == 201
+    assert "idempotent-replayed" not in response.headers
+    assert await count_rows(app, transfers_table) == 2
+    assert await balance(client, headers) == "8.00"

@@ -158,3 +158,22 @@ async def test_failed_bulk_patch_changes_nothing(
     assert response.status_code == status, response.text
     assert await _snapshot(client, headers) == before
     assert (await client.get(f"{API}/tasks/{theirs['id']}", headers=other_headers)).json() == theirs
+
+
+async def test_bulk_with_an_idempotency_key_inserts_once(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    from tests.helpers import run_concurrently
+
+    _, headers = await signed_up_headers(client)
+    keyed = {**headers, "Idempotency-Key": "import-2026-11-22"}
+    body = {"tasks": titled("a", "b", "c")}
+    answers = await run_concurrently(
+        [lambda: client.post(f"{API}/tasks/bulk", json=body, headers=keyed)] * 20, workers=20
+    )
+    assert {answer.status_code for answer in answers} == {201}
+    assert len({answer.text for answer in answers}) == 1
+    assert await count_rows(app, tasks) == 3
+    other = await client.post(f"{API}/tasks/bulk", json={"tasks": titled("d")}, headers=keyed)
+    assert other.status_code == 422
+    assert await count_rows(app, tasks) == 3

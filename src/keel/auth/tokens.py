@@ -33,7 +33,13 @@ def read_access_token(token: str, *, key: str, now: datetime) -> int:
             token,
             key,
             algorithms=[ALGORITHM],
-            options={"require": ["sub", "exp", "iat"], "verify_exp": False},
+            # Times are checked below against the app's clock, not PyJWT's.
+            options={
+                "require": ["sub", "exp", "iat"],
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
         )
     except jwt.PyJWTError as error:
         raise InvalidTokenError(str(error)) from error
