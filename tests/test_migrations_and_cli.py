@@ -105,14 +105,16 @@ def test_seed_is_idempotent(empty_url: str) -> None:
     assert code == 0, output
     assert output.splitlines()[0] == (
         "Added 4 demo users, 8 demo tasks, 11 demo heroes, teams and memberships, "
-        "6 demo items, 4 demo posts, 0 bulk users, 0 bulk tasks."
+        "6 demo items, 4 demo posts, 5 demo orders and lines, "
+        "9 demo deposits, transfers and accounts, 0 bulk users, 0 bulk tasks."
     )
     args = ("db", "seed", "--demo", "--users", "25", "--tasks", "60")
     code, output = keel(empty_url, *args)
     assert code == 0, output
     assert output.splitlines()[0] == (
         "Added 0 demo users, 0 demo tasks, 0 demo heroes, teams and memberships, "
-        "0 demo items, 0 demo posts, 25 bulk users, 60 bulk tasks."
+        "0 demo items, 0 demo posts, 0 demo orders and lines, "
+        "0 demo deposits, transfers and accounts, 25 bulk users, 60 bulk tasks."
     )
     code, output = keel(empty_url, *args)
     assert "25 bulk users" not in output

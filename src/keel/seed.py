@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from keel.accounts import seed as accounts
 from keel.auth.passwords import Passwords
 from keel.config import Settings
 from keel.db.session import standalone_transaction
 from keel.heroes import seed as heroes
 from keel.items import seed as items
+from keel.orders import seed as orders
 from keel.posts import seed as posts
 from keel.tasks import seed as tasks
 from keel.users import seed as users
@@ -41,6 +43,8 @@ def seed(
             report["demo heroes, teams and memberships"] = heroes.seed_demo(session)
             report["demo items"] = items.seed_demo(session)
             report["demo posts"] = posts.seed_demo(session)
+            report["demo orders and lines"] = orders.seed_demo(session)
+            report["demo deposits, transfers and accounts"] = accounts.seed_demo(session)
         report["bulk users"] = users.seed_bulk(
             session, passwords, count=users_count, advance=advance
         )
