@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
 from keel.accounts import repository, service
@@ -11,8 +10,7 @@ from keel.accounts.schemas import AccountPublic, DepositRequest, TransferPublic,
 from keel.auth.dependencies import AdminUser, CurrentUser
 from keel.db import AsyncSessionDep
 from keel.db.pagination import Page, PageRequestDep, fetch_page
-from keel.dependencies import NowDep, SettingsDep
-from keel.idempotency.service import IdempotencyKeyHeader, IdempotentRequest, StoredAnswer
+from keel.idempotency.service import IdempotencyHeaderDep, answer
 
 router = APIRouter(tags=["accounts and transfers"])
 
@@ -62,24 +60,14 @@ async def create_transfer(
     data: TransferRequest,
     user: CurrentUser,
     session: AsyncSessionDep,
-    settings: SettingsDep,
-    now: NowDep,
-    request: Request,
-    idempotency_key: IdempotencyKeyHeader = None,
+    keyed: IdempotencyHeaderDep,
 ) -> TransferPublic | JSONResponse:
     """Send money to another user. With an ``Idempotency-Key``, a retry gets the
     first answer (header ``Idempotent-Replayed: true``) and moves nothing."""
     result = await service.transfer(
-        session,
-        from_user_id=_id(user),
-        data=data,
-        request=IdempotentRequest.of(
-            idempotency_key, method="POST", path=request.url.path, body=data.model_dump(mode="json")
-        ),
-        now=now,
-        idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
+        session, from_user_id=_id(user), data=data, idempotency=keyed.for_body(data)
     )
-    return result.response() if isinstance(result, StoredAnswer) else result
+    return answer(result)
 
 
 @router.get("/transfers", responses=AUTH)

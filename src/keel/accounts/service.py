@@ -6,7 +6,6 @@ opposite transfers lock in the same order and cannot deadlock each other."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from decimal import Decimal
 
 from fastapi import HTTPException, status
@@ -17,8 +16,7 @@ from keel.accounts.models import Deposit, Transfer
 from keel.accounts.schemas import AccountPublic, TransferPublic, TransferRequest
 from keel.db.errors import invalid_input
 from keel.db.retry import retrying
-from keel.idempotency import service as idempotency
-from keel.idempotency.service import IdempotentRequest, StoredAnswer
+from keel.idempotency.service import Idempotency, StoredAnswer, run_once
 from keel.users import repository as users
 from keel.users.service import not_found as user_not_found
 
@@ -50,22 +48,14 @@ async def transfer(
     *,
     from_user_id: int,
     data: TransferRequest,
-    request: IdempotentRequest | None,
-    now: datetime,
-    idempotency_ttl: timedelta,
+    idempotency: Idempotency | None = None,
 ) -> TransferPublic | StoredAnswer:
     """Move money: 422 to oneself, 404 to nobody, 409 without the money; and then
     nothing has changed."""
     if data.to_user_id == from_user_id:
         raise invalid_input(("body", "to_user_id"), "A transfer needs another user")
 
-    async def work() -> TransferPublic | StoredAnswer:
-        if request is not None:
-            stored = await idempotency.claim(
-                session, user_id=from_user_id, request=request, now=now, ttl=idempotency_ttl
-            )
-            if stored is not None:
-                return stored
+    async def move() -> TransferPublic:
         if not await users.exists(session, user_id=data.to_user_id):
             raise user_not_found()
         for user_id in sorted((from_user_id, data.to_user_id)):
@@ -76,15 +66,15 @@ async def transfer(
         log = Transfer(from_user_id=from_user_id, to_user_id=data.to_user_id, amount=data.amount)
         session.add(log)
         await session.flush()
-        result = TransferPublic.model_validate(log)
-        if request is not None:
-            await idempotency.remember(
-                session,
-                user_id=from_user_id,
-                request=request,
-                status_code=status.HTTP_201_CREATED,
-                body=result.model_dump(mode="json"),
-            )
-        return result
+        return TransferPublic.model_validate(log)
 
-    return await retrying(session, work)
+    async def once() -> TransferPublic | StoredAnswer:
+        return await run_once(
+            session,
+            user_id=from_user_id,
+            idempotency=idempotency,
+            work=move,
+            status_code=status.HTTP_201_CREATED,
+        )
+
+    return await retrying(session, once)

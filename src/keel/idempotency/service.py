@@ -1,48 +1,51 @@
 """Claiming a key inside the unit of work it protects.
 
-``claim`` runs first in the transaction that has the effect: it inserts (user, key,
-fingerprint). A concurrent request with the same key blocks on that insert until
-the first transaction ends; if the first committed, the insert fails and ``claim``
-returns the stored answer (or a 422 if the body differs); if it rolled back, the
-second request goes ahead as if it were the first. ``remember`` stores the answer
-in the same transaction, so key, effect and answer are kept together or not at all.
-Only successful answers are kept: a failed request leaves no trace, key included.
+``run_once`` runs inside the transaction that has the effect. It first inserts
+(user, key, fingerprint): a concurrent request with the same key blocks on that
+insert until the first transaction ends. If the first committed, the insert fails
+and the stored answer is returned instead of running the work (or a 422 if the body
+differs); if it rolled back, this request goes ahead as if it were the first. The
+answer is stored in the same transaction, so key, effect and answer are kept
+together or not at all. Only successful answers are kept: a request that failed
+leaves no trace, key included, and can be retried.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Header, HTTPException, status
+from fastapi import Depends, Header, HTTPException, Request, status
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel.db import savepoint
 from keel.db.errors import invalid_input
+from keel.dependencies import NowDep, SettingsDep
 from keel.idempotency.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 _table = IdempotencyKey.__table__  # type: ignore[attr-defined]
 
+M = TypeVar("M", bound=BaseModel)
+
 
 @dataclass(frozen=True)
-class IdempotentRequest:
+class Idempotency:
+    """One keyed request: its key, the fingerprint of what it asks, and when."""
+
     key: str
     fingerprint: str
-
-    @classmethod
-    def of(cls, key: str | None, *, method: str, path: str, body: Any) -> IdempotentRequest | None:
-        if key is None:
-            return None
-        canonical = json.dumps([method, path, body], sort_keys=True, separators=(",", ":"))
-        return cls(key=key, fingerprint=hashlib.sha256(canonical.encode()).hexdigest())
+    now: datetime
+    ttl: timedelta
 
 
 @dataclass(frozen=True)
@@ -51,42 +54,102 @@ class StoredAnswer:
     body: Any
 
     def response(self) -> JSONResponse:
-        return JSONResponse(
-            self.body, status_code=self.status_code, headers={REPLAYED_HEADER: "true"}
-        )
+        headers = {REPLAYED_HEADER: "true"}
+        return JSONResponse(self.body, status_code=self.status_code, headers=headers)
 
 
-IdempotencyKeyHeader = Annotated[
-    str | None,
-    Header(
-        alias=HEADER,
-        min_length=1,
-        max_length=255,
-        description="Retry-safe key: the same key and body give the first answer again.",
-    ),
-]
+@dataclass(frozen=True)
+class IdempotencyHeader:
+    """What the route knows before the body is parsed; ``for_body`` completes it."""
+
+    key: str | None
+    method: str
+    path: str
+    now: datetime
+    ttl: timedelta
+
+    def for_body(self, body: BaseModel) -> Idempotency | None:
+        if self.key is None:
+            return None
+        asked = [self.method, self.path, body.model_dump(mode="json")]
+        canonical = json.dumps(asked, sort_keys=True, separators=(",", ":"))
+        fingerprint = hashlib.sha256(canonical.encode()).hexdigest()
+        return Idempotency(key=self.key, fingerprint=fingerprint, now=self.now, ttl=self.ttl)
 
 
-async def claim(
+def idempotency_header(
+    request: Request,
+    settings: SettingsDep,
+    now: NowDep,
+    key: Annotated[
+        str | None,
+        Header(
+            alias=HEADER,
+            min_length=1,
+            max_length=255,
+            description="Retry-safe key: the same key and body give the first answer again.",
+        ),
+    ] = None,
+) -> IdempotencyHeader:
+    return IdempotencyHeader(
+        key=key,
+        method=request.method,
+        path=request.url.path,
+        now=now,
+        ttl=timedelta(hours=settings.idempotency_ttl_hours),
+    )
+
+
+IdempotencyHeaderDep = Annotated[IdempotencyHeader, Depends(idempotency_header)]
+
+
+def answer(result: M | StoredAnswer) -> M | JSONResponse:
+    """The route's answer: the new result, or the stored one replayed."""
+    return result.response() if isinstance(result, StoredAnswer) else result
+
+
+async def run_once(
     session: AsyncSession,
     *,
     user_id: int,
-    request: IdempotentRequest,
-    now: datetime,
-    ttl: timedelta,
+    idempotency: Idempotency | None,
+    work: Callable[[], Awaitable[M]],
+    status_code: int | Callable[[M], int],
+) -> M | StoredAnswer:
+    """``await work()`` unless this key already has an answer; call it inside the
+    transaction that ``work`` writes in."""
+    if idempotency is None:
+        return await work()
+    stored = await _claim(session, user_id=user_id, idempotency=idempotency)
+    if stored is not None:
+        return stored
+    result = await work()
+    code = status_code(result) if callable(status_code) else status_code
+    connection = await session.connection()
+    await connection.execute(
+        update(_table)
+        .where(_table.c.user_id == user_id, _table.c.key == idempotency.key)
+        .values(status_code=code, response=json.dumps(result.model_dump(mode="json")))
+    )
+    return result
+
+
+async def _claim(
+    session: AsyncSession, *, user_id: int, idempotency: Idempotency
 ) -> StoredAnswer | None:
     """Take the key for this transaction (None), or the answer it already has."""
     connection = await session.connection()
-    mine = (_table.c.user_id == user_id) & (_table.c.key == request.key)
-    await connection.execute(delete(_table).where(mine, _table.c.created_at < now - ttl))
+    mine = (_table.c.user_id == user_id) & (_table.c.key == idempotency.key)
+    expired = _table.c.created_at < idempotency.now - idempotency.ttl
+    await connection.execute(delete(_table).where(mine, expired))
     try:
         async with savepoint(session):
             await connection.execute(
                 insert(_table).values(
                     user_id=user_id,
-                    key=request.key,
-                    fingerprint=request.fingerprint,
-                    created_at=now,
+                    key=idempotency.key,
+                    fingerprint=idempotency.fingerprint,
+                    created_at=idempotency.now,
                 )
             )
         return None
@@ -95,22 +158,8 @@ async def claim(
     # A shared lock reads the latest committed row (not this transaction's snapshot)
     # without two waiting duplicates deadlocking each other.
     row = (await connection.execute(select(_table).where(mine).with_for_update(read=True))).one()
-    if row.fingerprint != request.fingerprint:
-        raise invalid_input(
-            ("header", HEADER), "This key was already used with a different request"
-        )
+    if row.fingerprint != idempotency.fingerprint:
+        raise invalid_input(("header", HEADER), "This key was already used with another request")
     if row.status_code is None:  # pragma: no cover - the insert waited for its commit
         raise HTTPException(status.HTTP_409_CONFLICT, "A request with this key is in progress.")
     return StoredAnswer(row.status_code, json.loads(row.response))
-
-
-async def remember(
-    session: AsyncSession, *, user_id: int, request: IdempotentRequest, status_code: int, body: Any
-) -> None:
-    """Store the answer with the key, in the caller's transaction."""
-    connection = await session.connection()
-    await connection.execute(
-        update(_table)
-        .where(_table.c.user_id == user_id, _table.c.key == request.key)
-        .values(status_code=status_code, response=json.dumps(body))
-    )

@@ -1,16 +1,14 @@
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
 from keel.auth.dependencies import CurrentUser
 from keel.db import AsyncSessionDep
 from keel.db.pagination import Page, PageRequestDep, fetch_page
-from keel.dependencies import NowDep, SettingsDep
-from keel.idempotency.service import IdempotencyKeyHeader, IdempotentRequest, StoredAnswer
+from keel.idempotency.service import IdempotencyHeaderDep, answer
 from keel.orders import repository, service
 from keel.orders.schemas import OrderCreate, OrderPublic
 
@@ -41,24 +39,14 @@ async def place_order(
     data: OrderCreate,
     user: CurrentUser,
     session: AsyncSessionDep,
-    settings: SettingsDep,
-    now: NowDep,
-    request: Request,
-    idempotency_key: IdempotencyKeyHeader = None,
+    keyed: IdempotencyHeaderDep,
 ) -> OrderPublic | JSONResponse:
     """Buy items: their names and prices are copied onto the lines, their stock is
     taken in the same transaction. Retry-safe with an ``Idempotency-Key``."""
     result = await service.place(
-        session,
-        user_id=_id(user),
-        data=data,
-        request=IdempotentRequest.of(
-            idempotency_key, method="POST", path=request.url.path, body=data.model_dump(mode="json")
-        ),
-        now=now,
-        idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
+        session, user_id=_id(user), data=data, idempotency=keyed.for_body(data)
     )
-    return result.response() if isinstance(result, StoredAnswer) else result
+    return answer(result)
 
 
 @router.get("", responses=AUTH)

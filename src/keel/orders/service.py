@@ -7,15 +7,13 @@ at all has changed."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from decimal import Decimal
 
 from fastapi import HTTPException, status
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel.db.retry import retrying
-from keel.idempotency import service as idempotency
-from keel.idempotency.service import IdempotentRequest, StoredAnswer
+from keel.idempotency.service import Idempotency, StoredAnswer, run_once
 from keel.orders import repository
 from keel.orders.models import Order, OrderLine
 from keel.orders.schemas import OrderCreate, OrderPublic
@@ -37,19 +35,11 @@ async def place(
     *,
     user_id: int,
     data: OrderCreate,
-    request: IdempotentRequest | None,
-    now: datetime,
-    idempotency_ttl: timedelta,
+    idempotency: Idempotency | None = None,
 ) -> OrderPublic | StoredAnswer:
     wanted = {line.item_id: line.quantity for line in data.lines}
 
-    async def work() -> OrderPublic | StoredAnswer:
-        if request is not None:
-            stored = await idempotency.claim(
-                session, user_id=user_id, request=request, now=now, ttl=idempotency_ttl
-            )
-            if stored is not None:
-                return stored
+    async def buy() -> OrderPublic:
         items = await repository.lock_items(session, sorted(wanted))
         missing = [item_id for item_id in wanted if item_id not in items]
         if missing:
@@ -70,18 +60,18 @@ async def place(
         order = Order(user_id=user_id, total=total, lines=lines)
         session.add(order)
         await session.flush()
-        result = OrderPublic.model_validate(order)
-        if request is not None:
-            await idempotency.remember(
-                session,
-                user_id=user_id,
-                request=request,
-                status_code=status.HTTP_201_CREATED,
-                body=result.model_dump(mode="json"),
-            )
-        return result
+        return OrderPublic.model_validate(order)
 
-    return await retrying(session, work)
+    async def once() -> OrderPublic | StoredAnswer:
+        return await run_once(
+            session,
+            user_id=user_id,
+            idempotency=idempotency,
+            work=buy,
+            status_code=status.HTTP_201_CREATED,
+        )
+
+    return await retrying(session, once)
 
 
 async def cancel(session: AsyncSession, *, user_id: int, order_id: int) -> OrderPublic:

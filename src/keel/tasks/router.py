@@ -1,16 +1,14 @@
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request, status
+from fastapi import APIRouter, Body, Depends, Query, status
 from fastapi.responses import JSONResponse
 
 from keel.auth.dependencies import CurrentUser
 from keel.db import AsyncSessionDep
 from keel.db.pagination import Page, PageRequestDep, fetch_page
-from keel.dependencies import NowDep, SettingsDep
-from keel.idempotency.service import IdempotencyKeyHeader, IdempotentRequest, StoredAnswer
+from keel.idempotency.service import IdempotencyHeaderDep, StoredAnswer
 from keel.tasks import repository, service
 from keel.tasks.models import PRIORITY_MAX, PRIORITY_MIN, Task
 from keel.tasks.repository import TaskFilters
@@ -101,23 +99,13 @@ async def create_tasks(
     data: TaskBulkCreate,
     user: CurrentUser,
     session: AsyncSessionDep,
-    settings: SettingsDep,
-    now: NowDep,
-    request: Request,
-    idempotency_key: IdempotencyKeyHeader = None,
+    keyed: IdempotencyHeaderDep,
 ) -> TaskBulkResult | JSONResponse:
     """Up to 1000 tasks. ``atomic`` writes all or nothing (a clash is a 409);
     ``partial`` keeps the good ones and lists the failures by index. Retry-safe
     with an ``Idempotency-Key``."""
     result = await service.bulk_create(
-        session,
-        owner_id=_owner(user),
-        data=data,
-        request=IdempotentRequest.of(
-            idempotency_key, method="POST", path=request.url.path, body=data.model_dump(mode="json")
-        ),
-        now=now,
-        idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
+        session, owner_id=_owner(user), data=data, idempotency=keyed.for_body(data)
     )
     if isinstance(result, StoredAnswer):
         return result.response()

@@ -4,7 +4,6 @@ database's to enforce; a clash surfaces as a 409 through ``keel.db.errors``."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
 
 from fastapi import HTTPException, status
 from sqlalchemy.exc import DBAPIError
@@ -12,9 +11,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel.db import savepoint, transaction
 from keel.db.errors import constraint_violation, invalid_input, violation_detail
-from keel.db.models import new_timestamps, utcnow
-from keel.idempotency import service as idempotency
-from keel.idempotency.service import IdempotentRequest, StoredAnswer
+from keel.db.models import new_timestamps
+from keel.idempotency.service import Idempotency, StoredAnswer, run_once
 from keel.tasks import repository
 from keel.tasks.models import Task, TaskTransfer
 from keel.tasks.schemas import (
@@ -68,31 +66,24 @@ async def bulk_create(
     *,
     owner_id: int,
     data: TaskBulkCreate,
-    request: IdempotentRequest | None = None,
-    now: datetime | None = None,
-    idempotency_ttl: timedelta = timedelta(hours=24),
+    idempotency: Idempotency | None = None,
 ) -> TaskBulkResult | StoredAnswer:
     """``atomic``: one multi-row insert, all or nothing. ``partial``: the same fast
     path inside a savepoint; if any row fails, each row again in a savepoint of its
     own, so the good ones stay and the failures are reported by index. With an
     idempotency key, a retry gets the first answer and inserts nothing."""
+
+    async def insert() -> TaskBulkResult:
+        return await _bulk_insert(session, owner_id=owner_id, data=data)
+
     async with transaction(session):
-        if request is not None:
-            stored = await idempotency.claim(
-                session, user_id=owner_id, request=request, now=now or utcnow(), ttl=idempotency_ttl
-            )
-            if stored is not None:
-                return stored
-        result = await _bulk_insert(session, owner_id=owner_id, data=data)
-        if request is not None:
-            await idempotency.remember(
-                session,
-                user_id=owner_id,
-                request=request,
-                status_code=bulk_status(result),
-                body=result.model_dump(mode="json"),
-            )
-        return result
+        return await run_once(
+            session,
+            user_id=owner_id,
+            idempotency=idempotency,
+            work=insert,
+            status_code=bulk_status,
+        )
 
 
 def bulk_status(result: TaskBulkResult) -> int:
