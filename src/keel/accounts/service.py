@@ -68,13 +68,10 @@ async def transfer(
         await session.flush()
         return TransferPublic.model_validate(log)
 
-    async def once() -> TransferPublic | StoredAnswer:
-        return await run_once(
-            session,
-            user_id=from_user_id,
-            idempotency=idempotency,
-            work=move,
-            status_code=status.HTTP_201_CREATED,
-        )
-
-    return await retrying(session, once)
+    return await run_once(
+        session,
+        user_id=from_user_id,
+        idempotency=idempotency,
+        work=move,
+        status_code=status.HTTP_201_CREATED,
+    )

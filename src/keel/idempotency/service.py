@@ -1,6 +1,6 @@
 """Claiming a key inside the unit of work it protects.
 
-``run_once`` runs inside the transaction that has the effect. It first inserts
+``run_once`` runs a unit of work in its transaction. It first inserts
 (user, key, fingerprint): a concurrent request with the same key blocks on that
 insert until the first transaction ends. If the first committed, the insert fails
 and the stored answer is returned instead of running the work (or a 422 if the body
@@ -28,6 +28,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel.db import savepoint
 from keel.db.errors import invalid_input
+from keel.db.retry import retrying
 from keel.dependencies import NowDep, SettingsDep
 from keel.idempotency.models import IdempotencyKey
 
@@ -116,22 +117,27 @@ async def run_once(
     work: Callable[[], Awaitable[M]],
     status_code: int | Callable[[M], int],
 ) -> M | StoredAnswer:
-    """``await work()`` unless this key already has an answer; call it inside the
-    transaction that ``work`` writes in."""
-    if idempotency is None:
-        return await work()
-    stored = await _claim(session, user_id=user_id, idempotency=idempotency)
-    if stored is not None:
-        return stored
-    result = await work()
-    code = status_code(result) if callable(status_code) else status_code
-    connection = await session.connection()
-    await connection.execute(
-        update(_table)
-        .where(_table.c.user_id == user_id, _table.c.key == idempotency.key)
-        .values(status_code=code, response=json.dumps(result.model_dump(mode="json")))
-    )
-    return result
+    """``await work()`` as one unit of work: in a transaction, run again on a
+    deadlock (``keel.db.retry``), and at most once per idempotency key: a key that
+    already has an answer returns it and ``work`` does not run."""
+
+    async def attempt() -> M | StoredAnswer:
+        if idempotency is None:
+            return await work()
+        stored = await _claim(session, user_id=user_id, idempotency=idempotency)
+        if stored is not None:
+            return stored
+        result = await work()
+        code = status_code(result) if callable(status_code) else status_code
+        connection = await session.connection()
+        await connection.execute(
+            update(_table)
+            .where(_table.c.user_id == user_id, _table.c.key == idempotency.key)
+            .values(status_code=code, response=json.dumps(result.model_dump(mode="json")))
+        )
+        return result
+
+    return await retrying(session, attempt)
 
 
 async def _claim(

@@ -62,16 +62,13 @@ async def place(
         await session.flush()
         return OrderPublic.model_validate(order)
 
-    async def once() -> OrderPublic | StoredAnswer:
-        return await run_once(
-            session,
-            user_id=user_id,
-            idempotency=idempotency,
-            work=buy,
-            status_code=status.HTTP_201_CREATED,
-        )
-
-    return await retrying(session, once)
+    return await run_once(
+        session,
+        user_id=user_id,
+        idempotency=idempotency,
+        work=buy,
+        status_code=status.HTTP_201_CREATED,
+    )
 
 
 async def cancel(session: AsyncSession, *, user_id: int, order_id: int) -> OrderPublic:

@@ -76,14 +76,9 @@ async def bulk_create(
     async def insert() -> TaskBulkResult:
         return await _bulk_insert(session, owner_id=owner_id, data=data)
 
-    async with transaction(session):
-        return await run_once(
-            session,
-            user_id=owner_id,
-            idempotency=idempotency,
-            work=insert,
-            status_code=bulk_status,
-        )
+    return await run_once(
+        session, user_id=owner_id, idempotency=idempotency, work=insert, status_code=bulk_status
+    )
 
 
 def bulk_status(result: TaskBulkResult) -> int:
