@@ -24,6 +24,8 @@ from keel.health.router import router as health_router
 from keel.heroes.router import heroes as heroes_router
 from keel.heroes.router import teams as teams_router
 from keel.items.router import router as items_router
+from keel.observability import Metrics, RequestMetricsMiddleware
+from keel.observability import router as metrics_router
 from keel.orders.router import router as orders_router
 from keel.posts.router import router as posts_router
 from keel.tasks.router import router as tasks_router
@@ -46,8 +48,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     if settings.auto_migrate:
         await anyio.to_thread.run_sync(migrations_for(settings).upgrade)
-    database = Database(settings.engine_settings(settings.database_url))
-    analytics = Database(settings.engine_settings(settings.analytics_url, read_only=True))
+    metrics: Metrics = app.state.metrics
+    database = Database(settings.engine_settings(settings.database_url), metrics=metrics.database)
+    analytics = Database(
+        settings.engine_settings(settings.analytics_url, read_only=True),
+        name="analytics",
+        metrics=metrics.database,
+    )
     app.state.database = database
     app.state.analytics_database = analytics
     try:
@@ -74,10 +81,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.passwords = Passwords.from_settings(settings)
     app.state.cursor_codec = CursorCodec(settings.jwt_key.encode())
+    app.state.metrics = Metrics()
+    app.add_middleware(RequestMetricsMiddleware, metrics=app.state.metrics)
     install_error_handlers(app)
     app.add_exception_handler(RequestValidationError, _validation_error)
 
     app.include_router(health_router)
+    app.include_router(metrics_router)
     # The probes also answer under the API prefix, for clients that only know it.
     app.include_router(health_router, prefix=API_PREFIX, include_in_schema=False)
     api = APIRouter(prefix=API_PREFIX)

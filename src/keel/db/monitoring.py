@@ -1,4 +1,5 @@
-"""Watching the SQL an engine runs: a query counter for tests and a slow-query log.
+"""Watching the SQL an engine runs: a query counter for tests, Prometheus metrics
+(query latency, slow queries, pool use) and a slow-query log.
 
 Both hang on SQLAlchemy's cursor events, so they see every statement the ORM or Core
 sends, on any dialect, and nothing the driver does on its own (pre-ping, the
@@ -15,7 +16,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, event
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import Engine, QueuePool, event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 logger = logging.getLogger("keel.db.slow_query")
@@ -71,12 +75,69 @@ def _one_line(statement: str, limit: int = 2000) -> str:
     return text if len(text) <= limit else text[:limit] + " ..."
 
 
-def install_slow_query_log(engine: Engine | AsyncEngine, *, threshold_ms: int) -> None:
-    """Log (at WARNING, on ``keel.db.slow_query``) every statement slower than
-    ``threshold_ms``, with its SQL and without its bound values. 0 turns it off."""
-    if threshold_ms <= 0:
+class DatabaseMetrics:
+    """Prometheus metrics for the engines of one app, in the app's own registry."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.query_seconds = Histogram(
+            "keel_db_query_seconds",
+            "Time from sending a statement to its result, by database.",
+            ["database"],
+            registry=registry,
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
+        self.slow_queries = Counter(
+            "keel_db_slow_queries_total",
+            "Statements slower than SLOW_QUERY_MS, by database.",
+            ["database"],
+            registry=registry,
+        )
+        self._pools = _PoolCollector()
+        registry.register(self._pools)
+
+    def watch_pool(self, name: str, engine: Engine | AsyncEngine) -> None:
+        self._pools.engines[name] = _sync(engine)
+
+
+class _PoolCollector(Collector):
+    """Connections in use and in overflow, read from each pool when scraped."""
+
+    def __init__(self) -> None:
+        self.engines: dict[str, Engine] = {}
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        in_use = GaugeMetricFamily(
+            "keel_db_pool_in_use", "Connections checked out of the pool.", labels=["database"]
+        )
+        overflow = GaugeMetricFamily(
+            "keel_db_pool_overflow", "Connections open beyond the pool size.", labels=["database"]
+        )
+        for name, engine in self.engines.items():
+            pool = engine.pool
+            if isinstance(pool, QueuePool):
+                in_use.add_metric([name], pool.checkedout())
+                overflow.add_metric([name], max(pool.overflow(), 0))
+        yield in_use
+        yield overflow
+
+
+def instrument(
+    engine: Engine | AsyncEngine,
+    *,
+    name: str = "primary",
+    slow_query_ms: int = 0,
+    metrics: DatabaseMetrics | None = None,
+) -> None:
+    """Time every statement ``engine`` runs: into ``metrics`` (query latency, slow
+    queries, pool gauges) and, over ``slow_query_ms``, into the slow-query log (at
+    WARNING on ``keel.db.slow_query``, with the SQL and without its bound values)."""
+    if metrics is None and slow_query_ms <= 0:
         return
     target = _sync(engine)
+    if metrics is not None:
+        metrics.watch_pool(name, target)
+    histogram = metrics.query_seconds.labels(name) if metrics else None
+    slow_counter = metrics.slow_queries.labels(name) if metrics else None
 
     @event.listens_for(target, "before_cursor_execute")
     def _start(conn: Any, *_: Any) -> None:
@@ -84,6 +145,10 @@ def install_slow_query_log(engine: Engine | AsyncEngine, *, threshold_ms: int) -
 
     @event.listens_for(target, "after_cursor_execute")
     def _stop(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        elapsed_ms = (time.perf_counter() - conn.info.pop("keel_query_start")) * 1000
-        if elapsed_ms >= threshold_ms:
-            logger.warning("slow query (%.0f ms): %s", elapsed_ms, _one_line(statement))
+        elapsed = time.perf_counter() - conn.info.pop("keel_query_start")
+        if histogram is not None:
+            histogram.observe(elapsed)
+        if slow_query_ms > 0 and elapsed * 1000 >= slow_query_ms:
+            if slow_counter is not None:
+                slow_counter.inc()
+            logger.warning("slow query (%.0f ms): %s", elapsed * 1000, _one_line(statement))

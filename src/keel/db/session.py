@@ -23,7 +23,7 @@ from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel.db.engine import SQLITE_BEGIN, EngineSettings, make_async_engine, make_sync_engine
-from keel.db.monitoring import install_slow_query_log
+from keel.db.monitoring import DatabaseMetrics, instrument
 
 
 class Database:
@@ -32,12 +32,19 @@ class Database:
     ``await dispose()`` it on shutdown. Engines connect lazily: creating a
     ``Database`` opens no connection."""
 
-    def __init__(self, settings: EngineSettings) -> None:
+    def __init__(
+        self,
+        settings: EngineSettings,
+        *,
+        name: str = "primary",
+        metrics: DatabaseMetrics | None = None,
+    ) -> None:
         self.settings = settings
         self.engine: AsyncEngine = make_async_engine(settings)
         self.sync_engine: Engine = make_sync_engine(settings)
-        for engine in (self.engine, self.sync_engine):
-            install_slow_query_log(engine, threshold_ms=settings.slow_query_ms)
+        # The request path is what is measured; the sync side only logs slow queries.
+        instrument(self.engine, name=name, slow_query_ms=settings.slow_query_ms, metrics=metrics)
+        instrument(self.sync_engine, name=f"{name}-sync", slow_query_ms=settings.slow_query_ms)
         # expire_on_commit=False: objects stay readable after the commit, which is
         # when a route serialises them (an async session cannot lazy-load then).
         self.sessionmaker = async_sessionmaker(
