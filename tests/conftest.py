@@ -26,6 +26,7 @@ from keel.db.models import metadata
 from keel.db.testing import create_database, delete_all_rows, drop_database, server_reachable
 from keel.main import create_app, migrations_for
 
+REDIS_URL = os.environ.get("KEEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 SERVERS = {
     "postgresql": os.environ.get(
         "KEEL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"

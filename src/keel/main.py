@@ -18,6 +18,7 @@ from keel.auth.passwords import Passwords
 from keel.auth.router import router as auth_router
 from keel.config import Settings
 from keel.db import Database, install_error_handlers
+from keel.db.cache import Cache, CacheStore, MemoryStore, RedisStore
 from keel.db.migrations import Migrations
 from keel.db.pagination import CursorCodec
 from keel.health.router import router as health_router
@@ -55,6 +56,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         name="analytics",
         metrics=metrics.database,
     )
+    database.commit_listeners.append(app.state.cache.tables_changed)
     app.state.database = database
     app.state.analytics_database = analytics
     try:
@@ -62,6 +64,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await database.dispose()
         await analytics.dispose()
+        await app.state.cache.close()
 
 
 async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
@@ -74,6 +77,20 @@ async def _validation_error(_request: Request, error: Exception) -> JSONResponse
     return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
 
+def _cache(settings: Settings, metrics: Metrics) -> Cache:
+    """Redis when REDIS_URL is set (shared by every worker), else this process's memory."""
+    store: CacheStore = RedisStore(settings.redis_url) if settings.redis_url else MemoryStore()
+
+    def count(namespace: str, hit: bool) -> None:
+        # "task-stats:42" counts as "task-stats": one series per kind, not per user.
+        kind = namespace.split(":", 1)[0]
+        metrics.cache_requests.labels(kind, "hit" if hit else "miss").inc()
+
+    return Cache(
+        store, ttl=settings.cache_ttl_seconds, prefix=settings.cache_key_prefix, on_lookup=count
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The Keel app for ``settings`` (read from the environment when omitted)."""
     settings = settings or Settings()
@@ -82,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.passwords = Passwords.from_settings(settings)
     app.state.cursor_codec = CursorCodec(settings.jwt_key.encode())
     app.state.metrics = Metrics()
+    app.state.cache = _cache(settings, app.state.metrics)
     app.add_middleware(RequestMetricsMiddleware, metrics=app.state.metrics)
     install_error_handlers(app)
     app.add_exception_handler(RequestValidationError, _validation_error)

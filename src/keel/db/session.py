@@ -11,12 +11,12 @@ commit there could fail after the client was told "done".
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
@@ -45,10 +45,17 @@ class Database:
         # The request path is what is measured; the sync side only logs slow queries.
         instrument(self.engine, name=name, slow_query_ms=settings.slow_query_ms, metrics=metrics)
         instrument(self.sync_engine, name=f"{name}-sync", slow_query_ms=settings.slow_query_ms)
+        # Tables written in a transaction, told to these after its commit (the
+        # cache forgets what it computed from them).
+        self.commit_listeners: list[Callable[[set[str]], Awaitable[None]]] = []
+        _record_written_tables(self.engine)
         # expire_on_commit=False: objects stay readable after the commit, which is
         # when a route serialises them (an async session cannot lazy-load then).
         self.sessionmaker = async_sessionmaker(
-            self.engine, class_=AsyncSession, expire_on_commit=False
+            self.engine,
+            class_=AsyncSession,
+            expire_on_commit=False,
+            info={_DATABASE: self},
         )
         self.sync_sessionmaker = sessionmaker(
             self.sync_engine, class_=Session, expire_on_commit=False
@@ -68,9 +75,38 @@ class Database:
             return False
         return True
 
+    async def tables_committed(self, tables: set[str]) -> None:
+        for listener in self.commit_listeners:
+            await listener(tables)
+
     async def dispose(self) -> None:
         await self.engine.dispose()
         self.sync_engine.dispose()
+
+
+_DATABASE = "keel_database"
+_WRITTEN = "keel_written_tables"
+
+
+def _record_written_tables(engine: AsyncEngine) -> None:
+    """Note on the connection which tables each INSERT, UPDATE or DELETE touches."""
+
+    @event.listens_for(engine.sync_engine, "after_cursor_execute")
+    def _note(
+        conn: Any, _cursor: Any, _statement: str, _params: Any, context: Any, _many: bool
+    ) -> None:
+        if context is None or not (context.isinsert or context.isupdate or context.isdelete):
+            return
+        table = getattr(getattr(context.compiled, "statement", None), "table", None)
+        name = getattr(table, "name", None)
+        if name:
+            conn.info.setdefault(_WRITTEN, set()).add(name)
+
+
+async def _take_written_tables(session: AsyncSession) -> set[str]:
+    connection = await session.connection()
+    written: set[str] = connection.info.pop(_WRITTEN, set())
+    return written
 
 
 def get_database(request: Request) -> Database:
@@ -130,12 +166,18 @@ async def transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
     with the write lock (see ``_begin_writing``).
     """
     await _begin_writing(session)
+    await _take_written_tables(session)  # forget what an earlier transaction noted
     try:
         yield session
+        await session.flush()  # so that every write of the block has been noted
+        written = await _take_written_tables(session)
         await session.commit()
     except BaseException:
         await session.rollback()
         raise
+    database: Database | None = session.info.get(_DATABASE)
+    if written and database is not None:
+        await database.tables_committed(written)
 
 
 async def _begin_writing(session: AsyncSession) -> None:

@@ -7,6 +7,7 @@ from fastapi import HTTPException, status
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel.db import transaction
+from keel.db.cache import Cache
 from keel.heroes import repository
 from keel.heroes.models import Hero, Team
 from keel.heroes.schemas import (
@@ -15,6 +16,7 @@ from keel.heroes.schemas import (
     MembershipIn,
     MembershipPublic,
     TeamCreate,
+    TeamStats,
     TeamUpdate,
 )
 
@@ -89,3 +91,24 @@ async def remove_membership(session: AsyncSession, *, team_id: int, hero_id: int
         await hero_or_404(session, hero_id)
         if not await repository.delete_membership(session, team_id=team_id, hero_id=hero_id):
             raise not_found(NOT_A_MEMBER)
+
+
+async def team_stats(session: AsyncSession, *, cache: Cache) -> list[TeamStats]:
+    """Per team: hero count and mean age, most heroes first. One query, cached until
+    a write to teams, heroes or memberships commits."""
+
+    async def compute() -> list[dict[str, object]]:
+        return [
+            TeamStats(
+                team_id=team_id,
+                name=name,
+                hero_count=count,
+                avg_age=None if mean is None else round(float(mean), 2),
+            ).model_dump()
+            for team_id, name, count, mean in await repository.team_stats(session)
+        ]
+
+    rows = await cache.get_or_compute(
+        "team-stats", "all", compute, tables=["teams", "heroes", "hero_team_links"]
+    )
+    return [TeamStats.model_validate(row) for row in rows]

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 
 from keel.auth.dependencies import CurrentUser
 from keel.db import AsyncSessionDep
+from keel.db.cache import CacheDep
 from keel.db.pagination import Page, PageRequestDep, fetch_page
 from keel.idempotency.service import IdempotencyHeaderDep, StoredAnswer
 from keel.tasks import repository, service
@@ -79,9 +80,10 @@ async def list_tasks(
 
 
 @router.get("/stats", responses=AUTH)
-async def task_stats(user: CurrentUser, session: AsyncSessionDep) -> TaskStats:
-    """Totals over all the caller's tasks, in one aggregate query."""
-    return await service.stats(session, owner_id=_owner(user))
+async def task_stats(user: CurrentUser, session: AsyncSessionDep, cache: CacheDep) -> TaskStats:
+    """Totals over all the caller's tasks, in one aggregate query (cached until the
+    next write to tasks)."""
+    return await service.stats(session, owner_id=_owner(user), cache=cache)
 
 
 @router.post(

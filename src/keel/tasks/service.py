@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel.db import savepoint, transaction
+from keel.db.cache import Cache
 from keel.db.errors import constraint_violation, invalid_input, violation_detail
 from keel.db.models import new_timestamps
 from keel.idempotency.service import Idempotency, StoredAnswer, run_once
@@ -147,14 +148,21 @@ async def bulk_update(
     return [tasks[task_id] for task_id in ids]
 
 
-async def stats(session: AsyncSession, *, owner_id: int) -> TaskStats:
-    total, completed, mean = await repository.stats(session, owner_id=owner_id)
-    return TaskStats(
-        total=total,
-        completed=completed,
-        pending=total - completed,
-        avg_priority=None if mean is None else round(float(mean), 2),
-    )
+async def stats(session: AsyncSession, *, owner_id: int, cache: Cache) -> TaskStats:
+    """Totals over the owner's tasks: one aggregate query, cached until a write to
+    the tasks table commits."""
+
+    async def compute() -> dict[str, object]:
+        total, completed, mean = await repository.stats(session, owner_id=owner_id)
+        return TaskStats(
+            total=total,
+            completed=completed,
+            pending=total - completed,
+            avg_priority=None if mean is None else round(float(mean), 2),
+        ).model_dump()
+
+    cached = await cache.get_or_compute("task-stats", str(owner_id), compute, tables=["tasks"])
+    return TaskStats.model_validate(cached)
 
 
 async def transfer(session: AsyncSession, *, task: Task, to_user_id: int) -> Task:
