@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, func, outerjoin
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -17,9 +17,11 @@ from keel.heroes.models import Hero, HeroTeamLink, Team
 TEAMS_BY_ID = Keyset("id", col(Team.id), col(Team.id))
 HEROES_BY_ID = Keyset("id", col(Hero.id), col(Hero.id))
 
-# Eager loads: one extra query per level, whatever the number of rows.
+# Lists: one extra query per level (selectinload), whatever the number of rows.
 _TEAM_HEROES = selectinload(Team.hero_links).selectinload(HeroTeamLink.hero)  # type: ignore[arg-type]
-_HERO_TEAMS = selectinload(Hero.team_links).selectinload(HeroTeamLink.team)  # type: ignore[arg-type]
+# One resource: the same in a single query, LEFT JOINed (joinedload).
+_ONE_TEAM_HEROES = joinedload(Team.hero_links).joinedload(HeroTeamLink.hero)  # type: ignore[arg-type]
+_ONE_HERO_TEAMS = joinedload(Hero.team_links).joinedload(HeroTeamLink.team)  # type: ignore[arg-type]
 
 
 def teams_statement(*, with_heroes: bool = False) -> SelectOfScalar[Team]:
@@ -30,8 +32,10 @@ def teams_statement(*, with_heroes: bool = False) -> SelectOfScalar[Team]:
 async def get_team(
     session: AsyncSession, *, team_id: int, with_heroes: bool = False
 ) -> Team | None:
-    statement = teams_statement(with_heroes=with_heroes).where(Team.id == team_id)
-    return (await session.exec(statement)).one_or_none()
+    statement = select(Team).where(Team.id == team_id)
+    if with_heroes:
+        statement = statement.options(_ONE_TEAM_HEROES)
+    return (await session.exec(statement)).unique().one_or_none()
 
 
 def heroes_statement(
@@ -49,8 +53,8 @@ def heroes_statement(
 async def get_hero(session: AsyncSession, *, hero_id: int, with_teams: bool = False) -> Hero | None:
     statement = select(Hero).where(Hero.id == hero_id)
     if with_teams:
-        statement = statement.options(_HERO_TEAMS)
-    return (await session.exec(statement)).one_or_none()
+        statement = statement.options(_ONE_HERO_TEAMS)
+    return (await session.exec(statement)).unique().one_or_none()
 
 
 async def put_membership(
