@@ -60,6 +60,9 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+    access_log: Annotated[
+        bool, typer.Option(help="Log every request (off: /metrics has the figures, cheaper).")
+    ] = False,
 ) -> None:
     """Apply migrations, then serve the API with uvicorn."""
     import uvicorn
@@ -81,6 +84,7 @@ def serve(
         port=port,
         workers=workers,
         reload=reload,
+        access_log=access_log,
     )
 
 

@@ -11,12 +11,12 @@ from fastapi import Depends, Request
 from keel.config import Settings
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_now() -> datetime:
+async def get_now() -> datetime:
     """The current time, timezone-aware UTC."""
     return datetime.now(UTC)
 

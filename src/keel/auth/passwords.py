@@ -39,7 +39,7 @@ class Passwords:
         return await anyio.to_thread.run_sync(self.verify, password, hashed)
 
 
-def get_passwords(request: Request) -> Passwords:
+async def get_passwords(request: Request) -> Passwords:
     passwords: Passwords = request.app.state.passwords
     return passwords
 

@@ -188,7 +188,7 @@ class Cache:
         await self.store.close()
 
 
-def get_cache(request: Request) -> Cache:
+async def get_cache(request: Request) -> Cache:
     """The ``Cache`` on ``app.state.cache``."""
     cache: Cache = request.app.state.cache
     return cache

@@ -218,7 +218,7 @@ class PageRequest:
     codec: CursorCodec | None = None
 
 
-def page_request(
+async def page_request(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = DEFAULT_LIMIT,
     offset: Annotated[int | None, Query(ge=0, description="Items to skip (offset pages).")] = None,

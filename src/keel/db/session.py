@@ -109,19 +109,22 @@ async def _take_written_tables(session: AsyncSession) -> set[str]:
     return written
 
 
-def get_database(request: Request) -> Database:
-    """The ``Database`` the app's lifespan put on ``app.state.database``."""
+def _database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
 
+async def get_database(request: Request) -> Database:
+    """The ``Database`` the app's lifespan put on ``app.state.database``."""
+    return _database(request)
+
+
 async def get_async_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with get_database(request).sessionmaker() as session:
+    async with _database(request).sessionmaker() as session:
         yield session
 
 
-def get_analytics_database(request: Request) -> Database:
-    """The read-only ``Database`` on ``app.state.analytics_database``."""
+def _analytics_database(request: Request) -> Database:
     database: Database = request.app.state.analytics_database
     return database
 
@@ -129,15 +132,17 @@ def get_analytics_database(request: Request) -> Database:
 async def get_analytics_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A session on the analytics database: every transaction is read-only, so a
     report can never write, whatever database it is pointed at."""
-    async with get_analytics_database(request).sessionmaker() as session:
+    async with _analytics_database(request).sessionmaker() as session:
         yield session
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    with get_database(request).sync_sessionmaker() as session:
+    with _database(request).sync_sessionmaker() as session:
         yield session
 
 
+# Every dependency here that does no I/O is ``async def``: FastAPI runs a plain
+# ``def`` dependency in a worker thread, a costly hop on every request.
 DatabaseDep = Annotated[Database, Depends(get_database)]
 AsyncSessionDep = Annotated[AsyncSession, Depends(get_async_session)]
 SessionDep = Annotated[Session, Depends(get_session)]

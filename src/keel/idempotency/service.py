@@ -78,7 +78,7 @@ class IdempotencyHeader:
         return Idempotency(key=self.key, fingerprint=fingerprint, now=self.now, ttl=self.ttl)
 
 
-def idempotency_header(
+async def idempotency_header(
     request: Request,
     settings: SettingsDep,
     now: NowDep,

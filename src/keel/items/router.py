@@ -33,7 +33,7 @@ NOT_FOUND: Responses = {404: {"description": service.ITEM_NOT_FOUND}}
 OWNED: Responses = {**AUTH, 404: {"description": "No such item among the caller's."}}
 
 
-def item_filters(
+async def item_filters(
     q: Annotated[
         str | None,
         Query(min_length=1, max_length=255, description="In name or description, any case."),

@@ -25,7 +25,7 @@ NOT_FOUND: Responses = {404: {"description": POST_NOT_FOUND}}
 AUTHORED: Responses = {**AUTH, 404: {"description": "No such post among the caller's."}}
 
 
-def post_filters(
+async def post_filters(
     category: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
     tag: Annotated[str | None, Query(min_length=1, max_length=50)] = None,
     author_id: Annotated[int | None, Query()] = None,

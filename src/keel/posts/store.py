@@ -123,7 +123,7 @@ def _convert(result: PageResult[Any], model: Any) -> PageResult[Any]:
     return PageResult(items, result.total, result.limit, result.offset, result.next_cursor)
 
 
-def get_post_store(session: AsyncSessionDep) -> PostStore:
+async def get_post_store(session: AsyncSessionDep) -> PostStore:
     return SqlPostStore(session)
 
 

@@ -35,7 +35,7 @@ NOT_FOUND: Responses = {**AUTH, 404: {"description": "No such task among the cal
 CONFLICT: Responses = {409: {"description": "The owner already has a task with this title."}}
 
 
-def task_filters(
+async def task_filters(
     completed: Annotated[bool | None, Query()] = None,
     priority_min: Annotated[int | None, Query(ge=PRIORITY_MIN, le=PRIORITY_MAX)] = None,
     q: Annotated[
