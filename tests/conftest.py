@@ -21,7 +21,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from keel.config import Settings
-from keel.db import Database
+from keel.db import Database, backend_name
 from keel.db.models import metadata
 from keel.db.testing import create_database, delete_all_rows, drop_database, server_reachable
 from keel.main import create_app, migrations_for
@@ -67,6 +67,16 @@ def new_database(kind: str, tmp_dir: Path) -> str:
             pytest.fail(message)
         pytest.skip(message)
     return create_database(SERVERS[kind])
+
+
+@pytest.fixture
+def second_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """Another migrated, empty database of the same kind as ``database_url``."""
+    kind = {"mysql": "mariadb"}.get(backend_name(database_url), backend_name(database_url))
+    url = new_database(kind, tmp_path)
+    migrations_for(make_settings(url)).upgrade()
+    yield url
+    drop_database(url)
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -12,14 +11,13 @@ from fastapi import FastAPI
 from sqlalchemy import create_engine, exc, func, insert, select
 
 from keel.config import Settings
-from keel.db import backend_name, sync_url
+from keel.db import sync_url
 from keel.db.models import new_timestamps
 from keel.db.monitoring import count_queries
-from keel.db.testing import drop_database
-from keel.main import create_app, migrations_for
+from keel.main import create_app
 from keel.users.models import User
 from keel.users.seed import DEMO_PASSWORD
-from tests.conftest import make_settings, new_database
+from tests.conftest import make_settings
 from tests.helpers import API, PASSWORD, signed_up_headers, token_for
 
 pytestmark = pytest.mark.anyio
@@ -59,12 +57,9 @@ async def test_analytics_is_for_admins(client: httpx.AsyncClient) -> None:
 
 
 @pytest.fixture
-def second_database(database_url: str, tmp_path: Path) -> Iterator[str]:
-    """Another migrated database of the same kind, holding one user of its own."""
-    kind = {"mysql": "mariadb"}.get(backend_name(database_url), backend_name(database_url))
-    url = new_database(kind, tmp_path)
-    migrations_for(make_settings(url)).upgrade()
-    engine = create_engine(sync_url(url))
+def second_database(second_database_url: str) -> str:
+    """The second database, holding one user of its own."""
+    engine = create_engine(sync_url(second_database_url))
     with engine.begin() as connection:
         connection.execute(
             insert(User).values(
@@ -77,8 +72,7 @@ def second_database(database_url: str, tmp_path: Path) -> Iterator[str]:
             )
         )
     engine.dispose()
-    yield url
-    drop_database(url)
+    return second_database_url
 
 
 @pytest.fixture

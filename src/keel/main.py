@@ -42,7 +42,8 @@ def migrations_for(settings: Settings) -> Migrations:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Engines up (once per process): the primary, and a read-only one for analytics
+    """Engines up (once per process): the primary; a read-only one on
+    READ_DATABASE_URL for catalogue reads, if set; a read-only one for analytics
     (ANALYTICS_DATABASE_URL, else READ_DATABASE_URL, else the primary). Migrations
     applied under a database lock when AUTO_MIGRATE is on; engines disposed on
     shutdown."""
@@ -56,14 +57,24 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         name="analytics",
         metrics=metrics.database,
     )
+    replica = database
+    if settings.read_database_url:
+        replica = Database(
+            settings.engine_settings(settings.read_database_url, read_only=True),
+            name="read",
+            metrics=metrics.database,
+        )
     database.commit_listeners.append(app.state.cache.tables_changed)
     app.state.database = database
+    app.state.read_database = replica
     app.state.analytics_database = analytics
     try:
         yield
     finally:
         await database.dispose()
         await analytics.dispose()
+        if replica is not database:
+            await replica.dispose()
         await app.state.cache.close()
 
 

@@ -124,6 +124,21 @@ async def get_async_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def get_read_session(
+    request: Request, primary: Annotated[AsyncSession, Depends(get_async_session)]
+) -> AsyncIterator[AsyncSession]:
+    """A session on the read replica (``app.state.read_database``) for reads that
+    tolerate replication lag: public catalogue pages, not one's own just-written
+    data, and never a value that gets cached. Without a replica it is the request's
+    primary session itself (one connection, not two)."""
+    replica: Database = request.app.state.read_database
+    if replica is _database(request):
+        yield primary
+        return
+    async with replica.sessionmaker() as session:
+        yield session
+
+
 def _analytics_database(request: Request) -> Database:
     database: Database = request.app.state.analytics_database
     return database
@@ -147,6 +162,7 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 AsyncSessionDep = Annotated[AsyncSession, Depends(get_async_session)]
 SessionDep = Annotated[Session, Depends(get_session)]
 AnalyticsSessionDep = Annotated[AsyncSession, Depends(get_analytics_session)]
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
 
 
 @contextmanager

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 
 from keel.auth.dependencies import CurrentUser, OptionalUser
-from keel.db import AsyncSessionDep
+from keel.db import AsyncSessionDep, ReadSessionDep
 from keel.db.cache import CacheDep
 from keel.db.errors import invalid_input
 from keel.db.pagination import Page, PageRequestDep, fetch_page
@@ -49,7 +49,7 @@ async def create_team(data: TeamCreate, _user: CurrentUser, session: AsyncSessio
 
 @teams.get("")
 async def list_teams(
-    session: AsyncSessionDep,
+    session: ReadSessionDep,
     page: PageRequestDep,
     viewer: OptionalUser,
     include: Annotated[
@@ -83,7 +83,7 @@ async def team_stats(session: AsyncSessionDep, cache: CacheDep) -> list[TeamStat
 
 
 @teams.get("/{team_id}", responses=TEAM_404)
-async def read_team(team_id: int, session: AsyncSessionDep, viewer: OptionalUser) -> TeamWithHeroes:
+async def read_team(team_id: int, session: ReadSessionDep, viewer: OptionalUser) -> TeamWithHeroes:
     team = await service.team_or_404(session, team_id, with_heroes=True)
     return views.team_with_heroes(team, admin=_admin(viewer))
 
@@ -131,7 +131,7 @@ async def create_hero(data: HeroCreate, user: CurrentUser, session: AsyncSession
 
 @heroes.get("")
 async def list_heroes(
-    session: AsyncSessionDep,
+    session: ReadSessionDep,
     page: PageRequestDep,
     viewer: OptionalUser,
     name: Annotated[
@@ -146,7 +146,7 @@ async def list_heroes(
 
 
 @heroes.get("/{hero_id}", responses=HERO_404)
-async def read_hero(hero_id: int, session: AsyncSessionDep, viewer: OptionalUser) -> HeroWithTeams:
+async def read_hero(hero_id: int, session: ReadSessionDep, viewer: OptionalUser) -> HeroWithTeams:
     hero = await service.hero_or_404(session, hero_id, with_teams=True)
     return views.hero_with_teams(hero, admin=_admin(viewer))
 

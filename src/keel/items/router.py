@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, status
 
 from keel.auth.dependencies import CurrentUser
-from keel.db import AsyncSessionDep
+from keel.db import AsyncSessionDep, ReadSessionDep
 from keel.db.errors import invalid_input
 from keel.db.pagination import Page, PageRequest, PageRequestDep, fetch_page
 from keel.items import repository, service
@@ -60,7 +60,7 @@ OwnedItem = Annotated[Item, Depends(owned_item)]
 
 
 async def _page(
-    session: AsyncSessionDep, filters: ItemFilters, page: PageRequest, sort: ItemSort
+    session: ReadSessionDep, filters: ItemFilters, page: PageRequest, sort: ItemSort
 ) -> Page[ItemPublic]:
     result = await fetch_page(
         session, repository.list_statement(filters), page, repository.SORTS[sort]
@@ -76,7 +76,7 @@ async def create_item(data: ItemCreate, user: CurrentUser, session: AsyncSession
 
 @router.get("/items")
 async def list_items(
-    session: AsyncSessionDep, page: PageRequestDep, filters: Filters, sort: Sort = ItemSort.NEWEST
+    session: ReadSessionDep, page: PageRequestDep, filters: Filters, sort: Sort = ItemSort.NEWEST
 ) -> Page[ItemPublic]:
     return await _page(session, filters, page, sort)
 
@@ -91,7 +91,7 @@ async def create_items(
 
 
 @router.get("/items/{item_id}", responses=NOT_FOUND)
-async def read_item(item_id: int, session: AsyncSessionDep) -> ItemPublic:
+async def read_item(item_id: int, session: ReadSessionDep) -> ItemPublic:
     return ItemPublic.model_validate(await service.get_or_404(session, item_id))
 
 
@@ -113,7 +113,7 @@ async def delete_item(item: OwnedItem, session: AsyncSessionDep) -> None:
 @router.get("/users/{user_id}/items", responses={404: {"description": USER_NOT_FOUND}})
 async def list_user_items(
     user_id: int,
-    session: AsyncSessionDep,
+    session: ReadSessionDep,
     page: PageRequestDep,
     filters: Filters,
     sort: Sort = ItemSort.NEWEST,
