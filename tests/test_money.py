@@ -221,3 +221,25 @@ async def test_an_idempotency_key_expires(
     assert "idempotent-replayed" not in response.headers
     assert await count_rows(app, transfers_table) == 2
     assert await balance(client, headers) == "8.00"
+
+
+async def test_transfer_list_runs_the_same_queries_for_1_and_50_transfers(
+    client: httpx.AsyncClient, app: FastAPI, admin_headers: Headers
+) -> None:
+    from keel.db.monitoring import count_queries
+
+    me, headers = await signed_up_headers(client)
+    other, _ = await signed_up_headers(client)
+    await deposit(client, admin_headers, me["id"], "100.00")
+
+    async def queries() -> int:
+        with count_queries(app.state.database.engine) as log:
+            assert (await client.get(f"{API}/transfers", headers=headers)).status_code == 200
+        return log.count
+
+    body = {"to_user_id": other["id"], "amount": "1.00"}
+    await client.post(f"{API}/transfers", json=body, headers=headers)
+    one = await queries()
+    for _ in range(50):
+        await client.post(f"{API}/transfers", json=body, headers=headers)
+    assert await queries() == one

@@ -163,3 +163,27 @@ async def test_one_idempotency_key_places_one_order(
     assert different.status_code == 422
     assert await stock(client, thing["id"]) == 97
     assert await count_rows(app, orders_table) == 1
+
+
+async def test_order_list_runs_the_same_queries_for_1_and_50_orders(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    from keel.db.monitoring import count_queries
+
+    _, seller = await signed_up_headers(client)
+    _, headers = await signed_up_headers(client)
+    things = [await item(client, seller, name=f"thing {n}", stock=1000) for n in range(3)]
+
+    async def queries() -> int:
+        with count_queries(app.state.database.engine) as log:
+            assert (await client.get(f"{API}/orders", headers=headers)).status_code == 200
+        return log.count
+
+    await order(client, headers, (things[0]["id"], 1))
+    one = await queries()
+    for n in range(50):
+        await order(client, headers, *[(thing["id"], 1 + n % 2) for thing in things[: 1 + n % 3]])
+    assert await queries() == one
+    page = (await client.get(f"{API}/orders", headers=headers)).json()
+    assert len(page["items"]) == 50
+    assert sum(len(o["lines"]) for o in page["items"]) > 50
