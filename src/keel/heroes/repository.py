@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, outerjoin
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -21,7 +23,29 @@ HEROES_BY_ID = Keyset("id", col(Hero.id), col(Hero.id))
 _TEAM_HEROES = selectinload(Team.hero_links).selectinload(HeroTeamLink.hero)  # type: ignore[arg-type]
 # One resource: the same in a single query, LEFT JOINed (joinedload).
 _ONE_TEAM_HEROES = joinedload(Team.hero_links).joinedload(HeroTeamLink.hero)  # type: ignore[arg-type]
-_ONE_HERO_TEAMS = joinedload(Hero.team_links).joinedload(HeroTeamLink.team)  # type: ignore[arg-type]
+
+_heroes = Hero.__table__  # type: ignore[attr-defined]
+_teams = Team.__table__  # type: ignore[attr-defined]
+_links = HeroTeamLink.__table__  # type: ignore[attr-defined]
+# A hot read, in Core: rows, not ORM objects, one query.
+_HERO_WITH_TEAMS = (
+    sa_select(
+        _heroes.c.id,
+        _heroes.c.name,
+        _heroes.c.secret_name,
+        _heroes.c.age,
+        _teams.c.id.label("team_id"),
+        _teams.c.name.label("team_name"),
+        _teams.c.headquarters,
+        _links.c.is_training,
+    )
+    .select_from(
+        _heroes.outerjoin(_links, _links.c.hero_id == _heroes.c.id).outerjoin(
+            _teams, _teams.c.id == _links.c.team_id
+        )
+    )
+    .order_by(_teams.c.id)
+)
 
 
 def teams_statement(*, with_heroes: bool = False) -> SelectOfScalar[Team]:
@@ -50,11 +74,15 @@ def heroes_statement(
     return statement
 
 
-async def get_hero(session: AsyncSession, *, hero_id: int, with_teams: bool = False) -> Hero | None:
-    statement = select(Hero).where(Hero.id == hero_id)
-    if with_teams:
-        statement = statement.options(_ONE_HERO_TEAMS)
-    return (await session.exec(statement)).unique().one_or_none()
+async def get_hero(session: AsyncSession, *, hero_id: int) -> Hero | None:
+    return (await session.exec(select(Hero).where(Hero.id == hero_id))).one_or_none()
+
+
+async def hero_with_teams(session: AsyncSession, *, hero_id: int) -> Sequence[Any]:
+    """The hero joined to its teams: one row per team (one with null team columns
+    when it has none); no rows when there is no such hero."""
+    connection = await session.connection()
+    return (await connection.execute(_HERO_WITH_TEAMS.where(_heroes.c.id == hero_id))).all()
 
 
 async def put_membership(

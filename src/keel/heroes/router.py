@@ -147,8 +147,10 @@ async def list_heroes(
 
 @heroes.get("/{hero_id}", responses=HERO_404)
 async def read_hero(hero_id: int, session: ReadSessionDep, viewer: OptionalUser) -> HeroWithTeams:
-    hero = await service.hero_or_404(session, hero_id, with_teams=True)
-    return views.hero_with_teams(hero, admin=_admin(viewer))
+    rows = await repository.hero_with_teams(session, hero_id=hero_id)
+    if not rows:
+        raise service.not_found(service.HERO_NOT_FOUND)
+    return views.hero_with_teams(rows, admin=_admin(viewer))
 
 
 @heroes.patch("/{hero_id}", responses={**AUTH, **HERO_404})

@@ -36,8 +36,8 @@ async def team_or_404(session: AsyncSession, team_id: int, *, with_heroes: bool 
     return team
 
 
-async def hero_or_404(session: AsyncSession, hero_id: int, *, with_teams: bool = False) -> Hero:
-    hero = await repository.get_hero(session, hero_id=hero_id, with_teams=with_teams)
+async def hero_or_404(session: AsyncSession, hero_id: int) -> Hero:
+    hero = await repository.get_hero(session, hero_id=hero_id)
     if hero is None:
         raise not_found(HERO_NOT_FOUND)
     return hero

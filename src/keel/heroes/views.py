@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from keel.heroes.models import Hero, Team
 from keel.heroes.schemas import (
     HeroMembership,
@@ -26,14 +29,26 @@ def hero(row: Hero, *, admin: bool) -> HeroPublic:
     return HeroPublic.model_validate(_hero_fields(row, admin=admin))
 
 
-def hero_with_teams(row: Hero, *, admin: bool) -> HeroWithTeams:
+def hero_with_teams(rows: Sequence[Any], *, admin: bool) -> HeroWithTeams:
+    """From ``repository.hero_with_teams`` rows (one per team)."""
+    first = rows[0]
     teams = [
         HeroMembership(
-            **TeamPublic.model_validate(link.team).model_dump(), is_training=link.is_training
+            id=row.team_id,
+            name=row.team_name,
+            headquarters=row.headquarters,
+            is_training=row.is_training,
         )
-        for link in sorted(row.team_links, key=lambda link: link.team_id)
+        for row in rows
+        if row.team_id is not None
     ]
-    return HeroWithTeams.model_validate({**_hero_fields(row, admin=admin), "teams": teams})
+    return HeroWithTeams(
+        id=first.id,
+        name=first.name,
+        age=first.age,
+        secret_name=first.secret_name if admin else None,
+        teams=teams,
+    )
 
 
 def team_with_heroes(row: Team, *, admin: bool) -> TeamWithHeroes:
