@@ -8,6 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel.db import transaction
 from keel.db.cache import Cache
+from keel.db.rows import add_row, change_row, delete_row
 from keel.heroes import repository
 from keel.heroes.models import Hero, Team
 from keel.heroes.schemas import (
@@ -43,33 +44,25 @@ async def hero_or_404(session: AsyncSession, hero_id: int) -> Hero:
     return hero
 
 
-async def create(session: AsyncSession, row: Team | Hero) -> None:
-    async with transaction(session):
-        session.add(row)
-
-
 async def create_team(session: AsyncSession, data: TeamCreate) -> Team:
     team = Team(**data.model_dump())
-    await create(session, team)
+    await add_row(session, team)
     return team
 
 
 async def create_hero(session: AsyncSession, data: HeroCreate) -> Hero:
     hero = Hero(**data.model_dump())
-    await create(session, hero)
+    await add_row(session, hero)
     return hero
 
 
 async def update(session: AsyncSession, row: Team | Hero, data: TeamUpdate | HeroUpdate) -> None:
-    async with transaction(session):
-        for field, value in data.model_dump(exclude_unset=True).items():
-            setattr(row, field, value)
+    await change_row(session, row, data.model_dump(exclude_unset=True))
 
 
 async def delete(session: AsyncSession, row: Team | Hero) -> None:
     """Delete the team or hero; its memberships go with it (ON DELETE CASCADE)."""
-    async with transaction(session):
-        await session.delete(row)
+    await delete_row(session, row)
 
 
 async def put_membership(

@@ -7,6 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel.db import transaction
 from keel.db.models import new_timestamps
+from keel.db.rows import add_row, change_row, delete_row
 from keel.items import repository
 from keel.items.models import Item
 from keel.items.schemas import ItemBulkCreate, ItemBulkResult, ItemCreate, ItemUpdate
@@ -34,30 +35,24 @@ async def owned_or_404(session: AsyncSession, *, item_id: int, owner_id: int) ->
 
 async def create(session: AsyncSession, *, owner_id: int, data: ItemCreate) -> Item:
     item = Item(**data.model_dump(), owner_id=owner_id, **new_timestamps())
-    async with transaction(session):
-        session.add(item)
+    await add_row(session, item)
     return item
 
 
 async def replace(session: AsyncSession, *, item: Item, data: ItemCreate) -> Item:
     """PUT: every field takes the value sent (or its default when left out)."""
-    async with transaction(session):
-        for field, value in data.model_dump().items():
-            setattr(item, field, value)
+    await change_row(session, item, data.model_dump())
     return item
 
 
 async def update(session: AsyncSession, *, item: Item, data: ItemUpdate) -> Item:
     """PATCH: only the fields sent change."""
-    async with transaction(session):
-        for field, value in data.model_dump(exclude_unset=True).items():
-            setattr(item, field, value)
+    await change_row(session, item, data.model_dump(exclude_unset=True))
     return item
 
 
 async def delete(session: AsyncSession, *, item: Item) -> None:
-    async with transaction(session):
-        await session.delete(item)
+    await delete_row(session, item)
 
 
 async def bulk_create(

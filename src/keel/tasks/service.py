@@ -13,6 +13,7 @@ from keel.db import savepoint, transaction
 from keel.db.cache import Cache
 from keel.db.errors import constraint_violation, invalid_input, violation_detail
 from keel.db.models import new_timestamps
+from keel.db.rows import add_row, change_row, delete_row
 from keel.idempotency.service import Idempotency, StoredAnswer, run_once
 from keel.tasks import repository
 from keel.tasks.models import Task, TaskTransfer
@@ -45,21 +46,17 @@ async def get_owned_or_404(session: AsyncSession, *, owner_id: int, task_id: int
 
 async def create(session: AsyncSession, *, owner_id: int, data: TaskCreate) -> Task:
     task = Task(**data.model_dump(), owner_id=owner_id, **new_timestamps())
-    async with transaction(session):
-        session.add(task)
+    await add_row(session, task)
     return task
 
 
 async def update(session: AsyncSession, *, task: Task, data: TaskUpdate) -> Task:
-    async with transaction(session):
-        for field, value in data.model_dump(exclude_unset=True).items():
-            setattr(task, field, value)
+    await change_row(session, task, data.model_dump(exclude_unset=True))
     return task
 
 
 async def delete(session: AsyncSession, *, task: Task) -> None:
-    async with transaction(session):
-        await session.delete(task)
+    await delete_row(session, task)
 
 
 async def bulk_create(

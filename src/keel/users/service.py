@@ -15,6 +15,7 @@ from keel.auth.passwords import Passwords
 from keel.db import transaction
 from keel.db.errors import invalid_input
 from keel.db.models import new_timestamps
+from keel.db.rows import delete_row
 from keel.users.models import User, UserProfile
 from keel.users.schemas import ProfileIn, UserCreate, UserUpdateAdmin, UserUpdateMe
 
@@ -101,8 +102,7 @@ async def update(
 
 
 async def delete(*, session: AsyncSession, user: User) -> None:
-    async with transaction(session):
-        await session.delete(user)
+    await delete_row(session, user)
 
 
 def not_found() -> HTTPException:
