@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, insert
+from sqlalchemy import Select, case, func, insert
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -36,13 +37,14 @@ class TaskFilters:
     q: str | None = None
 
 
-def list_statement(*, owner_id: int, filters: TaskFilters) -> SelectOfScalar[Task]:
-    """The owner's tasks matching ``filters`` (unordered: pages add the order)."""
-    statement = select(Task).where(Task.owner_id == owner_id)
+def list_statement(*, owner_id: int, filters: TaskFilters) -> Select[Any]:
+    """The owner's tasks matching ``filters`` (unordered: pages add the order), as
+    Core rows of the table's columns: a hot read, no ORM objects to build."""
+    statement = sa_select(Task.__table__).where(col(Task.owner_id) == owner_id)  # type: ignore[attr-defined]
     if filters.completed is not None:
-        statement = statement.where(Task.completed == filters.completed)
+        statement = statement.where(col(Task.completed) == filters.completed)
     if filters.priority_min is not None:
-        statement = statement.where(Task.priority >= filters.priority_min)
+        statement = statement.where(col(Task.priority) >= filters.priority_min)
     if filters.q:
         # Case-insensitive on every dialect (ILIKE, or lower() LIKE lower());
         # autoescape makes % and _ in the search text literal.
