@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, outerjoin
+from sqlalchemy import Select, delete, func, outerjoin
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlmodel import col, select
@@ -62,10 +62,9 @@ async def get_team(
     return (await session.exec(statement)).unique().one_or_none()
 
 
-def heroes_statement(
-    *, name: str | None = None, team_id: int | None = None
-) -> SelectOfScalar[Hero]:
-    statement = select(Hero)
+def heroes_statement(*, name: str | None = None, team_id: int | None = None) -> Select[Any]:
+    """Heroes matching the filters, as Core rows (a hot public read)."""
+    statement = sa_select(_heroes)
     if name:
         statement = statement.where(col(Hero.name).icontains(name, autoescape=True))
     if team_id is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from keel.heroes.models import Hero, Team
+from keel.heroes.models import Team
 from keel.heroes.schemas import (
     HeroMembership,
     HeroPublic,
@@ -16,7 +16,8 @@ from keel.heroes.schemas import (
 )
 
 
-def _hero_fields(hero: Hero, *, admin: bool) -> dict[str, object]:
+def _hero_fields(hero: Any, *, admin: bool) -> dict[str, object]:
+    """From a ``Hero`` or a row of the heroes table."""
     return {
         "id": hero.id,
         "name": hero.name,
@@ -25,7 +26,7 @@ def _hero_fields(hero: Hero, *, admin: bool) -> dict[str, object]:
     }
 
 
-def hero(row: Hero, *, admin: bool) -> HeroPublic:
+def hero(row: Any, *, admin: bool) -> HeroPublic:
     return HeroPublic.model_validate(_hero_fields(row, admin=admin))
 
 
