@@ -23,7 +23,7 @@ from keel.heroes.schemas import (
     TeamUpdate,
     TeamWithHeroes,
 )
-from keel.users.models import User
+from keel.users.schemas import Principal
 
 teams = APIRouter(prefix="/teams", tags=["heroes and teams"])
 heroes = APIRouter(prefix="/heroes", tags=["heroes and teams"])
@@ -35,7 +35,7 @@ HERO_404: Responses = {404: {"description": service.HERO_NOT_FOUND}}
 NAME_TAKEN: Responses = {409: {"description": "A team with this name already exists."}}
 
 
-def _admin(user: User | None) -> bool:
+def _admin(user: Principal | None) -> bool:
     return user is not None and user.is_admin
 
 

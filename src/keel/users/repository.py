@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import joinedload
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -9,6 +10,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from keel.db.pagination import Keyset
 from keel.users.models import User
+from keel.users.schemas import Principal
 
 
 def _with_profile() -> SelectOfScalar[User]:
@@ -19,6 +21,21 @@ def _with_profile() -> SelectOfScalar[User]:
 async def get(session: AsyncSession, *, user_id: int) -> User | None:
     """The user with its profile (one query), or None."""
     return (await session.exec(_with_profile().where(User.id == user_id))).one_or_none()
+
+
+_users = User.__table__  # type: ignore[attr-defined]
+_PRINCIPAL = sa_select(_users.c.id, _users.c.username, _users.c.is_admin).where(
+    _users.c.is_active == True  # noqa: E712 - SQL, not Python
+)
+
+
+async def principal(session: AsyncSession, *, user_id: int) -> Principal | None:
+    """The active user ``user_id`` as a ``Principal`` (one Core query), or None."""
+    connection = await session.connection()
+    row = (await connection.execute(_PRINCIPAL.where(_users.c.id == user_id))).first()
+    return (
+        None if row is None else Principal(id=row.id, username=row.username, is_admin=row.is_admin)
+    )
 
 
 async def exists(session: AsyncSession, *, user_id: int) -> bool:

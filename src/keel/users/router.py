@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Depends, status
 
-from keel.auth.dependencies import AdminUser, CurrentUser
+from keel.auth.dependencies import AdminUser, CurrentUser, unauthorized
 from keel.auth.passwords import PasswordsDep
 from keel.db import AsyncSessionDep
 from keel.db.pagination import Page, PageRequestDep, fetch_page
@@ -30,14 +30,25 @@ async def sign_up(
     return UserPublic.model_validate(user)
 
 
+async def _account(caller: CurrentUser, session: AsyncSessionDep) -> User:
+    """The caller's whole account, profile included."""
+    user = await repository.get(session, user_id=caller.id)
+    if user is None:
+        raise unauthorized()
+    return user
+
+
+Account = Annotated[User, Depends(_account)]
+
+
 @router.get("/me", responses=AUTH)
-async def read_me(user: CurrentUser) -> UserPublic:
+async def read_me(user: Account) -> UserPublic:
     return UserPublic.model_validate(user)
 
 
 @router.patch("/me", responses={**AUTH, **CONFLICT})
 async def update_me(
-    data: UserUpdateMe, user: CurrentUser, session: AsyncSessionDep, passwords: PasswordsDep
+    data: UserUpdateMe, user: Account, session: AsyncSessionDep, passwords: PasswordsDep
 ) -> UserPublic:
     """Change one's own account. A new ``password`` needs ``current_password``."""
     user = await service.update_me(session=session, passwords=passwords, user=user, data=data)
@@ -45,7 +56,7 @@ async def update_me(
 
 
 @router.delete("/me", status_code=status.HTTP_204_NO_CONTENT, responses=AUTH)
-async def delete_me(user: CurrentUser, session: AsyncSessionDep) -> None:
+async def delete_me(user: Account, session: AsyncSessionDep) -> None:
     await service.delete(session=session, user=user)
 
 
