@@ -7,11 +7,15 @@ the ratio Keel/raw says what Keel's layers cost.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import os
 from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
+import jwt
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -30,6 +34,13 @@ SELECT h.id, h.name, h.age, t.id AS team_id, t.name AS team_name, t.headquarters
  ORDER BY t.id
 """
 HEROES_PAGE = "SELECT id, name, age FROM heroes ORDER BY id LIMIT $1 OFFSET $2"
+ACTIVE_USER = "SELECT id FROM users WHERE id = $1 AND is_active"
+TASKS_PAGE = """
+SELECT id, owner_id, title, description, priority, completed, created_at, updated_at
+  FROM tasks WHERE owner_id = $1
+ ORDER BY created_at DESC, id DESC LIMIT $2
+"""
+SECRET = os.environ.get("SECRET_KEY", "bench-secret-bench-secret-bench-secret")
 HEROES_COUNT = "SELECT count(*) FROM heroes"
 
 
@@ -74,6 +85,37 @@ async def heroes(request: Request) -> Response:
     )
 
 
+def _cursor(row: Any) -> str:
+    payload = orjson.dumps(["-created_at", row["created_at"].isoformat(), row["id"]])
+    signature = hmac.new(SECRET.encode(), payload, hashlib.sha256).digest()[:16]
+    encode = base64.urlsafe_b64encode
+    return f"{encode(payload).rstrip(b'=').decode()}.{encode(signature).rstrip(b'=').decode()}"
+
+
+async def tasks(request: Request) -> Response:
+    """The caller's newest tasks: token checked, user checked, one page."""
+    try:
+        token = request.headers["authorization"].removeprefix("Bearer ")
+        user_id = int(jwt.decode(token, SECRET, algorithms=["HS256"])["sub"])
+    except (KeyError, ValueError, jwt.PyJWTError):
+        return _json({"detail": "Could not validate credentials."}, 401)
+    limit = int(request.query_params.get("limit", "50"))
+    async with request.app.state.pool.acquire() as connection:
+        if await connection.fetchval(ACTIVE_USER, user_id) is None:
+            return _json({"detail": "Could not validate credentials."}, 401)
+        rows = await connection.fetch(TASKS_PAGE, user_id, limit + 1)
+    items = [dict(row) for row in rows[:limit]]
+    return _json(
+        {
+            "items": items,
+            "total": None,
+            "limit": limit,
+            "offset": 0,
+            "next_cursor": _cursor(rows[limit - 1]) if len(rows) > limit else None,
+        }
+    )
+
+
 @asynccontextmanager
 async def lifespan(app: Starlette):  # type: ignore[no-untyped-def]
     app.state.pool = await asyncpg.create_pool(DSN, min_size=POOL_SIZE, max_size=POOL_SIZE)
@@ -85,6 +127,7 @@ app = Starlette(
     routes=[
         Route("/api/v1/heroes/{hero_id:int}", hero),
         Route("/api/v1/heroes", heroes),
+        Route("/api/v1/tasks", tasks),
     ],
     lifespan=lifespan,
 )

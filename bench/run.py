@@ -36,6 +36,7 @@ DATABASE = "keel_bench"
 DATABASE_URL = f"{SERVER}/{DATABASE}"
 HEROES = 100_000
 TEAMS = 100
+TASK_USERS, TASKS = 10, 100_000
 KEEL_PORT, RAW_PORT = 8100, 8101
 TICKS = os.sysconf("SC_CLK_TCK")
 NOTES = "## Where the time goes"
@@ -51,6 +52,9 @@ class Scenario:
 SCENARIOS = [
     Scenario("GET /heroes/{id} (random of 100k, teams embedded)", "random_hero.lua", 0.50),
     Scenario("GET /heroes?limit=20&offset=K (with total)", "random_page.lua", 0.40),
+    Scenario(
+        "GET /tasks?limit=50&count=none (signed in, 10k of 100k tasks)", "tasks_page.lua", 0.35
+    ),
 ]
 
 
@@ -67,6 +71,14 @@ def sh(*command: str, env: dict[str, str] | None = None) -> str:
     return done.stdout
 
 
+WRK_ENV: dict[str, str] = {}
+
+
+def sh_env(*command: str) -> str:
+    """``sh`` with the variables the wrk scripts read (BENCH_HEROES, BENCH_TOKEN)."""
+    return sh(*command, env={**os.environ, **WRK_ENV})
+
+
 def prepare_database() -> None:
     with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as connection:
         exists = connection.execute(
@@ -76,6 +88,15 @@ def prepare_database() -> None:
             connection.execute(f'CREATE DATABASE "{DATABASE}"')
     env = {**os.environ, "DATABASE_URL": DATABASE_URL}
     sh(str(ROOT / ".venv/bin/keel"), "db", "upgrade", env=env)
+    seed_heroes()
+    # Idempotent: adds only what is missing.
+    keel = str(ROOT / ".venv/bin/keel")
+    sh(keel, "db", "seed", "--users", str(TASK_USERS), "--tasks", str(TASKS), env=env)
+    with psycopg.connect(DATABASE_URL, autocommit=True) as connection:
+        connection.execute("ANALYZE")
+
+
+def seed_heroes() -> None:
     with psycopg.connect(DATABASE_URL, autocommit=True) as connection:
         (have,) = connection.execute("SELECT count(*) FROM heroes").fetchone() or (0,)
         if have >= HEROES:
@@ -99,7 +120,22 @@ def prepare_database() -> None:
             "WHERE id %% 3 = 0 AND (id * 7) %% %s <> id %% %s",
             (TEAMS, TEAMS, TEAMS, TEAMS),
         )
-        connection.execute("ANALYZE")
+
+
+def bench_token(secret: str) -> str:
+    """An access token for the first bulk user (10 000 tasks), signed with ``secret``."""
+    from datetime import UTC, datetime, timedelta
+
+    from keel.auth.tokens import create_access_token
+
+    with psycopg.connect(DATABASE_URL) as connection:
+        (user_id,) = connection.execute(
+            "SELECT id FROM users WHERE username = 'seed_user_000001'"
+        ).fetchone() or (0,)
+    token, _ = create_access_token(
+        user_id=user_id, key=secret, now=datetime.now(UTC), lifetime=timedelta(hours=2)
+    )
+    return token
 
 
 def pin_postgres(cores: str) -> None:
@@ -131,12 +167,15 @@ def cpu_seconds(pid: int) -> float:
 
 
 def _ms(text: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
-    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    found = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text)
+    if found is None:
+        raise ValueError(f"wrk printed a latency bench/run.py cannot read: {text!r}")
+    number, unit = found.groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1e3, "m": 6e4, "h": 3.6e6}[unit]
 
 
 def wrk(port: int, scenario: Scenario, seconds: int) -> tuple[float, float, float, int]:
-    output = sh(
+    output = sh_env(
         "taskset", "-c", "1", "wrk", "-t1", "-c10", f"-d{seconds}s", "--latency",
         "-s", str(ROOT / "bench" / scenario.script), f"http://127.0.0.1:{port}",
     )  # fmt: skip
@@ -233,6 +272,8 @@ def main() -> None:
         "SECRET_KEY": "bench-secret-bench-secret-bench-secret",
         "BENCH_HEROES": str(HEROES),
     }
+    env["BENCH_TOKEN"] = bench_token(env["SECRET_KEY"])
+    WRK_ENV.update(BENCH_HEROES=env["BENCH_HEROES"], BENCH_TOKEN=env["BENCH_TOKEN"])
     pin_postgres("1")
     keel = start([str(ROOT / ".venv/bin/keel"), "serve", "--port", str(KEEL_PORT)], KEEL_PORT, env)
     raw = start(
