@@ -180,8 +180,9 @@ def wrk(port: int, scenario: Scenario, seconds: int) -> tuple[float, float, floa
         "-s", str(ROOT / "bench" / scenario.script), f"http://127.0.0.1:{port}",
     )  # fmt: skip
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"50%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    # The latency distribution's own lines, not a "+/- Stdev" column ending in 99%.
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)$", output, re.M).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)$", output, re.M).group(1))  # type: ignore[union-attr]
     requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     if "Non-2xx" in output:
         raise RuntimeError(f"errors on port {port}:\n{output}")
