@@ -18,14 +18,9 @@ Responses = dict[int | str, dict[str, Any]]
 AUTH: Responses = {401: {"description": "Not signed in."}}
 
 
-def _id(user: CurrentUser) -> int:
-    assert user.id is not None
-    return user.id
-
-
 @router.get("/accounts/me", responses=AUTH)
 async def my_account(user: CurrentUser, session: AsyncSessionDep) -> AccountPublic:
-    return await service.account(session, user_id=_id(user))
+    return await service.account(session, user_id=user.id)
 
 
 @router.post(
@@ -40,9 +35,7 @@ async def deposit(
     user_id: int, data: DepositRequest, admin: AdminUser, session: AsyncSessionDep
 ) -> AccountPublic:
     """Put money into a user's account (administrators only)."""
-    return await service.deposit(
-        session, user_id=user_id, amount=data.amount, by_user_id=_id(admin)
-    )
+    return await service.deposit(session, user_id=user_id, amount=data.amount, by_user_id=admin.id)
 
 
 @router.post(
@@ -65,7 +58,7 @@ async def create_transfer(
     """Send money to another user. With an ``Idempotency-Key``, a retry gets the
     first answer (header ``Idempotent-Replayed: true``) and moves nothing."""
     result = await service.transfer(
-        session, from_user_id=_id(user), data=data, idempotency=keyed.for_body(data)
+        session, from_user_id=user.id, data=data, idempotency=keyed.for_body(data)
     )
     return answer(result)
 
@@ -75,6 +68,6 @@ async def list_transfers(
     user: CurrentUser, session: AsyncSessionDep, page: PageRequestDep
 ) -> Page[TransferPublic]:
     """The caller's transfers, sent and received, newest first."""
-    statement = repository.transfers_statement(user_id=_id(user))
+    statement = repository.transfers_statement(user_id=user.id)
     result = await fetch_page(session, statement, page, repository.NEWEST_FIRST)
     return Page[TransferPublic].model_validate(result.as_dict(), from_attributes=True)

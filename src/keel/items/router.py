@@ -52,7 +52,6 @@ Sort = Annotated[ItemSort, Query()]
 
 
 async def owned_item(item_id: int, user: CurrentUser, session: AsyncSessionDep) -> Item:
-    assert user.id is not None
     return await service.owned_or_404(session, item_id=item_id, owner_id=user.id)
 
 
@@ -70,7 +69,6 @@ async def _page(
 
 @router.post("/items", status_code=status.HTTP_201_CREATED, responses=AUTH)
 async def create_item(data: ItemCreate, user: CurrentUser, session: AsyncSessionDep) -> ItemPublic:
-    assert user.id is not None
     return ItemPublic.model_validate(await service.create(session, owner_id=user.id, data=data))
 
 
@@ -86,7 +84,6 @@ async def create_items(
     data: ItemBulkCreate, user: CurrentUser, session: AsyncSessionDep
 ) -> ItemBulkResult:
     """Up to 10 000 items, all or nothing, as multi-row INSERTs."""
-    assert user.id is not None
     return await service.bulk_create(session, owner_id=user.id, data=data)
 
 

@@ -19,11 +19,6 @@ AUTH: Responses = {401: {"description": "Not signed in."}}
 NOT_FOUND: Responses = {**AUTH, 404: {"description": service.ORDER_NOT_FOUND}}
 
 
-def _id(user: CurrentUser) -> int:
-    assert user.id is not None
-    return user.id
-
-
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
@@ -44,7 +39,7 @@ async def place_order(
     """Buy items: their names and prices are copied onto the lines, their stock is
     taken in the same transaction. Retry-safe with an ``Idempotency-Key``."""
     result = await service.place(
-        session, user_id=_id(user), data=data, idempotency=keyed.for_body(data)
+        session, user_id=user.id, data=data, idempotency=keyed.for_body(data)
     )
     return answer(result)
 
@@ -54,14 +49,14 @@ async def list_orders(
     user: CurrentUser, session: AsyncSessionDep, page: PageRequestDep
 ) -> Page[OrderPublic]:
     """The caller's orders, newest first, lines embedded."""
-    statement = repository.list_statement(user_id=_id(user))
+    statement = repository.list_statement(user_id=user.id)
     result = await fetch_page(session, statement, page, repository.NEWEST_FIRST)
     return Page[OrderPublic].model_validate(result.as_dict(), from_attributes=True)
 
 
 @router.get("/{order_id}", responses=NOT_FOUND)
 async def read_order(order_id: int, user: CurrentUser, session: AsyncSessionDep) -> OrderPublic:
-    order = await repository.get_owned(session, order_id=order_id, user_id=_id(user))
+    order = await repository.get_owned(session, order_id=order_id, user_id=user.id)
     if order is None:
         raise service.not_found()
     return OrderPublic.model_validate(order)
@@ -73,4 +68,4 @@ async def read_order(order_id: int, user: CurrentUser, session: AsyncSessionDep)
 )
 async def cancel_order(order_id: int, user: CurrentUser, session: AsyncSessionDep) -> OrderPublic:
     """Cancel the order and give its stock back, exactly once."""
-    return await service.cancel(session, user_id=_id(user), order_id=order_id)
+    return await service.cancel(session, user_id=user.id, order_id=order_id)

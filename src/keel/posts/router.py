@@ -40,14 +40,9 @@ def _not_found() -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, POST_NOT_FOUND)
 
 
-def _author(user: CurrentUser) -> int:
-    assert user.id is not None
-    return user.id
-
-
 @router.post("/posts", status_code=status.HTTP_201_CREATED, responses=AUTH)
 async def create_post(data: PostCreate, user: CurrentUser, posts: PostStoreDep) -> PostPublic:
-    return await posts.add(author_id=_author(user), data=data)
+    return await posts.add(author_id=user.id, data=data)
 
 
 @router.get("/posts")
@@ -79,7 +74,7 @@ async def read_post(post_id: int, posts: PostStoreDep) -> PostPublic:
 async def update_post(
     post_id: int, data: PostUpdate, user: CurrentUser, posts: PostStoreDep
 ) -> PostPublic:
-    post = await posts.update(post_id=post_id, author_id=_author(user), data=data)
+    post = await posts.update(post_id=post_id, author_id=user.id, data=data)
     if post is None:
         raise _not_found()
     return post
@@ -87,7 +82,7 @@ async def update_post(
 
 @router.delete("/posts/{post_id}", status_code=status.HTTP_204_NO_CONTENT, responses=AUTHORED)
 async def delete_post(post_id: int, user: CurrentUser, posts: PostStoreDep) -> None:
-    if not await posts.delete(post_id=post_id, author_id=_author(user)):
+    if not await posts.delete(post_id=post_id, author_id=user.id):
         raise _not_found()
 
 

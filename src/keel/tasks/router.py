@@ -48,21 +48,15 @@ async def task_filters(
 
 async def owned_task(task_id: int, user: CurrentUser, session: AsyncSessionDep) -> Task:
     """The caller's task ``task_id``; 404 for a missing task and another's alike."""
-    assert user.id is not None
     return await service.get_owned_or_404(session, owner_id=user.id, task_id=task_id)
 
 
 OwnedTask = Annotated[Task, Depends(owned_task)]
 
 
-def _owner(user: CurrentUser) -> int:
-    assert user.id is not None
-    return user.id
-
-
 @router.post("", status_code=status.HTTP_201_CREATED, responses={**AUTH, **CONFLICT})
 async def create_task(data: TaskCreate, user: CurrentUser, session: AsyncSessionDep) -> TaskPublic:
-    task = await service.create(session, owner_id=_owner(user), data=data)
+    task = await service.create(session, owner_id=user.id, data=data)
     return TaskPublic.model_validate(task)
 
 
@@ -74,7 +68,7 @@ async def list_tasks(
     filters: Annotated[TaskFilters, Depends(task_filters)],
     sort: Annotated[TaskSort, Query()] = TaskSort.NEWEST,
 ) -> Page[TaskPublic]:
-    statement = repository.list_statement(owner_id=_owner(user), filters=filters)
+    statement = repository.list_statement(owner_id=user.id, filters=filters)
     result = await fetch_page(session, statement, page, repository.SORTS[sort])
     return Page[TaskPublic].model_validate(result.as_dict(), from_attributes=True)
 
@@ -83,7 +77,7 @@ async def list_tasks(
 async def task_stats(user: CurrentUser, session: AsyncSessionDep, cache: CacheDep) -> TaskStats:
     """Totals over all the caller's tasks, in one aggregate query (cached until the
     next write to tasks)."""
-    return await service.stats(session, owner_id=_owner(user), cache=cache)
+    return await service.stats(session, owner_id=user.id, cache=cache)
 
 
 @router.post(
@@ -107,7 +101,7 @@ async def create_tasks(
     ``partial`` keeps the good ones and lists the failures by index. Retry-safe
     with an ``Idempotency-Key``."""
     result = await service.bulk_create(
-        session, owner_id=_owner(user), data=data, idempotency=keyed.for_body(data)
+        session, owner_id=user.id, data=data, idempotency=keyed.for_body(data)
     )
     if isinstance(result, StoredAnswer):
         return result.response()
@@ -121,7 +115,7 @@ async def update_tasks(
     session: AsyncSessionDep,
 ) -> list[TaskPublic]:
     """Update up to 1000 of the caller's tasks in one transaction: all or nothing."""
-    tasks = await service.bulk_update(session, owner_id=_owner(user), items=items)
+    tasks = await service.bulk_update(session, owner_id=user.id, items=items)
     return [TaskPublic.model_validate(task) for task in tasks]
 
 
