@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import MetaData, func, select
 from sqlalchemy.sql import FromClause
 
-from keel.db import Database
+from keel.db import Database, EngineSettings
 
 API = "/api/v1"
 PASSWORD = "correct horse battery"
@@ -98,3 +100,17 @@ async def run_concurrently(jobs: list[Any], workers: int) -> list[Any]:
 
     await asyncio.gather(*(worker() for _ in range(workers)))
     return results
+
+
+@asynccontextmanager
+async def database_with(url: str, tables: MetaData, **engine: Any) -> AsyncIterator[Database]:
+    """A ``Database`` on ``url`` with ``tables`` created for the block and dropped after."""
+    database = Database(EngineSettings(url=url, **engine))
+    async with database.engine.begin() as connection:
+        await connection.run_sync(tables.create_all)
+    try:
+        yield database
+    finally:
+        async with database.engine.begin() as connection:
+            await connection.run_sync(tables.drop_all)
+        await database.dispose()

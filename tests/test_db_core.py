@@ -22,6 +22,7 @@ from sqlalchemy import (
 from keel.db import Database, EngineSettings, savepoint, transaction
 from keel.db.errors import Violation, constraint_violation, is_unavailable
 from keel.db.models import NAMING_CONVENTION
+from tests.helpers import database_with
 
 pytestmark = pytest.mark.anyio
 
@@ -45,15 +46,8 @@ children = Table(
 
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
-    db = Database(EngineSettings(url=database_url, statement_timeout_ms=300))
-    async with db.engine.begin() as connection:
-        await connection.run_sync(probe.create_all)
-    try:
+    async with database_with(database_url, probe, statement_timeout_ms=300) as db:
         yield db
-    finally:
-        async with db.engine.begin() as connection:
-            await connection.run_sync(probe.drop_all)
-        await db.dispose()
 
 
 async def _violation(database: Database, statement: object) -> tuple[Violation, str | None]:

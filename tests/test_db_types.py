@@ -14,6 +14,7 @@ from keel.db import Database, EngineSettings
 from keel.db.json import json_array_contains
 from keel.db.models import NAMING_CONVENTION, Money
 from keel.db.upsert import upsert
+from tests.helpers import database_with
 
 pytestmark = pytest.mark.anyio
 
@@ -37,15 +38,8 @@ links = Table(
 
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
-    db = Database(EngineSettings(url=database_url))
-    async with db.engine.begin() as connection:
-        await connection.run_sync(probe.create_all)
-    try:
+    async with database_with(database_url, probe) as db:
         yield db
-    finally:
-        async with db.engine.begin() as connection:
-            await connection.run_sync(probe.drop_all)
-        await db.dispose()
 
 
 async def test_money_is_exact_in_sums_comparisons_and_order(database: Database) -> None:

@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, exc, select, update
 
-from keel.db import Database, EngineSettings
+from keel.db import Database
 from keel.db.errors import is_unavailable
 from keel.db.retry import DEFAULT_ATTEMPTS, is_retryable, retrying
+from tests.helpers import database_with
 
 pytestmark = [
     pytest.mark.anyio,
@@ -23,16 +24,10 @@ rows = Table("probe_rows", probe, Column("id", Integer, primary_key=True), Colum
 
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
-    db = Database(EngineSettings(url=database_url))
-    async with db.engine.begin() as connection:
-        await connection.run_sync(probe.create_all)
-        await connection.execute(rows.insert(), [{"id": 1, "n": 0}, {"id": 2, "n": 0}])
-    try:
-        yield db
-    finally:
+    async with database_with(database_url, probe) as db:
         async with db.engine.begin() as connection:
-            await connection.run_sync(probe.drop_all)
-        await db.dispose()
+            await connection.execute(rows.insert(), [{"id": 1, "n": 0}, {"id": 2, "n": 0}])
+        yield db
 
 
 async def real_deadlock(database: Database) -> exc.DBAPIError:
