@@ -35,6 +35,7 @@ DEFAULT_PREFIX = "keel"
 
 class CacheStore(Protocol):
     async def get(self, key: str) -> str | None: ...
+    async def get_many(self, keys: Sequence[str]) -> list[str | None]: ...
     async def set(self, key: str, value: str, ttl: float) -> None: ...
     async def incr(self, key: str) -> int: ...
     async def close(self) -> None: ...
@@ -55,6 +56,9 @@ class MemoryStore:
             self._values.pop(key, None)
             return None
         return found[1]
+
+    async def get_many(self, keys: Sequence[str]) -> list[str | None]:
+        return [await self.get(key) for key in keys]
 
     async def set(self, key: str, value: str, ttl: float) -> None:
         self._values[key] = (time.monotonic() + ttl, value)
@@ -85,6 +89,14 @@ class RedisStore:
             return None
         return value.decode() if isinstance(value, bytes) else str(value)
 
+    async def get_many(self, keys: Sequence[str]) -> list[str | None]:
+        """One round trip (MGET) for all of them."""
+        values = await self._redis.mget(list(keys))
+        return [
+            None if value is None else value.decode() if isinstance(value, bytes) else str(value)
+            for value in values
+        ]
+
     async def set(self, key: str, value: str, ttl: float) -> None:
         await self._redis.set(key, value, px=max(1, int(ttl * 1000)))
 
@@ -111,10 +123,8 @@ class Cache:
         self._inflight: dict[str, asyncio.Future[Any]] = {}
 
     async def _versions(self, tables: Sequence[str]) -> str:
-        versions = [
-            await self.store.get(f"{self.prefix}:version:{table}") or "0" for table in tables
-        ]
-        return ".".join(versions)
+        keys = [f"{self.prefix}:version:{table}" for table in tables]
+        return ".".join(version or "0" for version in await self.store.get_many(keys))
 
     async def get_or_compute(
         self,
