@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, insert
+from sqlalchemy import Select
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from keel.db.bulk import insert_returning_ids
 from keel.db.models import new_timestamps
 from keel.db.pagination import Keyset
 from keel.items.models import Item
@@ -59,19 +60,8 @@ async def get(session: AsyncSession, *, item_id: int) -> Item | None:
 async def insert_many(
     session: AsyncSession, *, owner_id: int, items: Sequence[ItemCreate]
 ) -> list[int]:
-    """Insert ``items`` as multi-row INSERT .. RETURNING statements (SQLAlchemy
-    batches the executemany) and return the new ids in the order sent."""
+    """Insert ``items`` in multi-row batches; the new ids, in the order sent."""
     stamps = new_timestamps()
     rows = [{**item.model_dump(), "owner_id": owner_id, **stamps} for item in items]
-    connection = await session.connection()
-    item_id = Item.__table__.c.id  # type: ignore[attr-defined]
-    if connection.dialect.name == "sqlite":
-        # SQLAlchemy cannot batch an *ordered* RETURNING on SQLite and would fall
-        # back to one INSERT per row. But SQLite numbers new rows max(rowid) + 1,
-        # one after the other, and our transaction holds the write lock: sorted
-        # ids are the ids in the order sent.
-        result = await connection.execute(insert(Item).returning(item_id), rows)
-        return sorted(int(new_id) for new_id in result.scalars())
-    ordered = insert(Item).returning(item_id, sort_by_parameter_order=True)
-    result = await connection.execute(ordered, rows)
-    return [int(new_id) for new_id in result.scalars()]
+    table = Item.__table__  # type: ignore[attr-defined]
+    return await insert_returning_ids(await session.connection(), table, rows)
