@@ -133,3 +133,18 @@ async def test_an_unreachable_redis_is_a_miss_not_an_error(
             assert (await stats(client, headers))["total"] == 1
             await create_task(client, headers)
             assert (await stats(client, headers))["total"] == 2
+
+
+async def test_with_caching_off_every_read_asks_the_database(
+    settings: Settings, app: FastAPI
+) -> None:
+    uncached = create_app(make_settings(settings.database_url, cache_enabled=False))
+    async with LifespanManager(uncached):
+        transport = httpx.ASGITransport(app=uncached)
+        async with httpx.AsyncClient(transport=transport, base_url="http://keel.test") as client:
+            _, headers = await signed_up_headers(client)
+            await create_task(client, headers)
+            await stats(client, headers)
+            with count_queries(uncached.state.database.engine) as log:
+                assert (await stats(client, headers))["total"] == 1
+            assert log.count == 2  # the current user, then the aggregate again

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     access_token_expire_minutes: int = Field(default=60, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
+    cache_enabled: bool = True
     cache_ttl_seconds: float = Field(default=60.0, gt=0)
     cache_key_prefix: str = Field(default="keel", min_length=1, max_length=50)
     # Argon2id cost. The defaults are argon2-cffi's RFC 9106 "low memory" profile;

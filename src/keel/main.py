@@ -19,7 +19,7 @@ from keel.auth.passwords import Passwords
 from keel.auth.router import router as auth_router
 from keel.config import Settings
 from keel.db import Database, install_error_handlers
-from keel.db.cache import Cache, CacheStore, MemoryStore, RedisStore
+from keel.db.cache import Cache, CacheStore, MemoryStore, NullStore, RedisStore
 from keel.db.migrations import Migrations
 from keel.db.pagination import CursorCodec
 from keel.health.router import router as health_router
@@ -96,8 +96,15 @@ async def _validation_error(_request: Request, error: Exception) -> JSONResponse
 
 
 def _cache(settings: Settings, metrics: Metrics) -> Cache:
-    """Redis when REDIS_URL is set (shared by every worker), else this process's memory."""
-    store: CacheStore = RedisStore(settings.redis_url) if settings.redis_url else MemoryStore()
+    """Redis when REDIS_URL is set (shared by every worker), else this process's
+    memory; nothing at all with CACHE_ENABLED=false."""
+    store: CacheStore
+    if not settings.cache_enabled:
+        store = NullStore()
+    elif settings.redis_url:
+        store = RedisStore(settings.redis_url)
+    else:
+        store = MemoryStore()
 
     def count(namespace: str, hit: bool) -> None:
         # "task-stats:42" counts as "task-stats": one series per kind, not per user.

@@ -77,6 +77,25 @@ class MemoryStore:
         self._values.clear()
 
 
+class NullStore:
+    """Remembers nothing: every lookup is a miss (caching switched off)."""
+
+    async def get(self, key: str) -> str | None:
+        return None
+
+    async def get_many(self, keys: Sequence[str]) -> list[str | None]:
+        return [None] * len(keys)
+
+    async def set(self, key: str, value: str, ttl: float) -> None:
+        return None
+
+    async def incr(self, key: str) -> int:
+        return 0
+
+    async def close(self) -> None:
+        return None
+
+
 class RedisStore:
     """Redis, shared by every worker (redis-py's asyncio client)."""
 
