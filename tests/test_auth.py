@@ -102,13 +102,42 @@ async def test_a_deactivated_user_can_neither_sign_in_nor_use_a_token(
     client: httpx.AsyncClient, admin_headers: dict[str, str]
 ) -> None:
     user, headers = await signed_up_headers(client)
+    # Signed in and used, so the caller is cached: the deactivation must still count.
+    assert (await client.get(f"{API}/tasks", headers=headers)).status_code == 200
     response = await client.patch(
         f"{API}/users/{user['id']}", headers=admin_headers, json={"is_active": False}
     )
     assert response.status_code == 200
+    assert (await client.get(f"{API}/tasks", headers=headers)).status_code == 401
     assert (await client.get(f"{API}/users/me", headers=headers)).status_code == 401
     response = await client.post(
         f"{API}/auth/token", data={"username": user["username"], "password": PASSWORD}
     )
     assert response.status_code == 401
     assert response.json() == BAD_LOGIN
+
+
+async def test_a_demoted_admin_loses_admin_routes_at_once(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    user, headers = await signed_up_headers(client)
+    promote = await client.patch(
+        f"{API}/users/{user['id']}", headers=admin_headers, json={"is_admin": True}
+    )
+    assert promote.status_code == 200
+    assert (await client.get(f"{API}/users", headers=headers)).status_code == 200  # cached
+    demote = await client.patch(
+        f"{API}/users/{user['id']}", headers=admin_headers, json={"is_admin": False}
+    )
+    assert demote.status_code == 200
+    assert (await client.get(f"{API}/users", headers=headers)).status_code == 403
+
+
+async def test_a_deleted_user_token_is_refused_at_once(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    user, headers = await signed_up_headers(client)
+    assert (await client.get(f"{API}/tasks", headers=headers)).status_code == 200
+    deleted = await client.delete(f"{API}/users/{user['id']}", headers=admin_headers)
+    assert deleted.status_code == 204
+    assert (await client.get(f"{API}/tasks", headers=headers)).status_code == 401

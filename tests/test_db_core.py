@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -156,14 +157,11 @@ async def test_sqlite_runs_with_the_promised_pragmas(database: Database) -> None
     }
 
 
-@SERVERS_ONLY
-async def test_pool_survives_connections_killed_by_the_server(database: Database) -> None:
-    """Pre-ping: after the server drops every connection, the next checkout reconnects."""
-    async with database.engine.connect() as connection:
-        await connection.execute(select(func.count()).select_from(parents))
-    kill = Database(EngineSettings(url=database.settings.url))
+async def _kill_other_connections(url: str) -> None:
+    """Have the server drop every connection to the database but this one's own."""
+    kill = Database(EngineSettings(url=url))
     async with kill.engine.connect() as admin:
-        if database.dialect == "postgresql":
+        if kill.dialect == "postgresql":
             await admin.execute(
                 text(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -184,8 +182,38 @@ async def test_pool_survives_connections_killed_by_the_server(database: Database
             for connection_id in list(ids):
                 await admin.execute(text(f"KILL {int(connection_id)}"))
     await kill.dispose()
+
+
+async def _count_parents(database: Database) -> int | None:
     async with database.engine.connect() as connection:
-        assert (await connection.execute(select(func.count()).select_from(parents))).scalar() == 0
+        return (await connection.execute(select(func.count()).select_from(parents))).scalar()
+
+
+@SERVERS_ONLY
+async def test_an_idle_connection_killed_by_the_server_is_replaced_unseen(
+    database_url: str,
+) -> None:
+    """A connection idle longer than ``ping_after_idle`` is pinged on checkout: a dead
+    one is replaced before the caller gets it."""
+    async with database_with(database_url, probe, ping_after_idle=0) as database:
+        assert await _count_parents(database) == 0
+        await _kill_other_connections(database.settings.url)
+        assert await _count_parents(database) == 0
+
+
+@SERVERS_ONLY
+async def test_a_busy_pool_recovers_after_one_failure_when_the_server_drops_it(
+    database: Database,
+) -> None:
+    """A connection used a moment ago is not pinged: if the server dropped it, its
+    statement fails as "unavailable" (a 503), and the pool throws away every
+    connection opened before, so the very next checkout works."""
+    assert await _count_parents(database) == 0
+    await _kill_other_connections(database.settings.url)
+    with pytest.raises(exc.DBAPIError) as raised:
+        await _count_parents(database)
+    assert is_unavailable(raised.value)
+    assert await _count_parents(database) == 0
 
 
 async def test_savepoint_covers_a_connection_fetched_before_it(database: Database) -> None:
@@ -202,3 +230,27 @@ async def test_savepoint_covers_a_connection_fetched_before_it(database: Databas
         fresh = await session.connection()
         names = sorted((await fresh.execute(select(parents.c.name))).scalars().all())
     assert names == ["after", "kept"]
+
+
+async def test_a_read_session_refuses_a_unit_of_work(database: Database) -> None:
+    async with database.read_sessionmaker() as session:
+        with pytest.raises(RuntimeError, match="read session"):
+            async with transaction(session):
+                await session.execute(parents.insert().values(name="never", size=1))
+    assert await _count_parents(database) == 0
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_postgresql_read_session_holds_no_transaction(database: Database) -> None:
+    """Autocommit: each statement is its own transaction (no BEGIN, no ROLLBACK round
+    trips); inside a transaction ``now()`` would stay the transaction's start."""
+    async with database.read_sessionmaker() as session:
+        first = (await session.execute(text("SELECT now()"))).scalar_one()
+        await asyncio.sleep(0.01)
+        second = (await session.execute(text("SELECT now()"))).scalar_one()
+    assert second > first
+    async with database.sessionmaker() as session:
+        first = (await session.execute(text("SELECT now()"))).scalar_one()
+        await asyncio.sleep(0.01)
+        second = (await session.execute(text("SELECT now()"))).scalar_one()
+    assert second == first

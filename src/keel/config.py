@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     db_pool_timeout: float | None = Field(default=None, gt=0)
     db_pool_recycle: int | None = Field(default=None, ge=-1)
     db_connect_timeout: float = Field(default=5.0, gt=0)
+    db_ping_after_idle_seconds: float = Field(default=10.0, ge=0)
     db_echo: bool = False
     slow_query_ms: int = Field(default=200, ge=0)
     statement_timeout_ms: int = Field(default=5000, ge=0)
@@ -73,6 +74,7 @@ class Settings(BaseSettings):
             pool_timeout=self.db_pool_timeout,
             pool_recycle=self.db_pool_recycle,
             connect_timeout=self.db_connect_timeout,
+            ping_after_idle=self.db_ping_after_idle_seconds,
             echo=self.db_echo,
             statement_timeout_ms=self.statement_timeout_ms,
             slow_query_ms=self.slow_query_ms,

@@ -1,23 +1,26 @@
 """``CurrentUser`` and ``AdminUser``: who is calling, from the bearer token.
 
-They are a ``Principal`` (id, username, is_admin), read with one narrow query per
-request; the token is checked against the database every time, so a deactivated
-or deleted user is refused at once. A route that needs the full account (with its
-profile) loads it itself."""
+They are a ``Principal`` (id, username, is_admin), read with one narrow query on a
+connection of its own (released at once, so a route's own session never waits
+behind it) and cached (``keel.db.cache``) until the next committed write to the
+users table: a valid token usually costs no query, and a deactivated, demoted or
+deleted user is refused by the next request (by every worker when the cache is in
+Redis; with the in-process cache, by this worker, and others within the cache's
+TTL). A route that needs the full account (with its profile) loads it itself."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, status
+from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel.auth.tokens import InvalidTokenError, read_access_token
-from keel.config import Settings
-from keel.db import AsyncSessionDep
-from keel.dependencies import NowDep, SettingsDep
+from keel.db import Database
+from keel.db.cache import Cache
+from keel.dependencies import NowDep
 from keel.users import repository as users
 from keel.users.schemas import Principal
 
@@ -33,42 +36,48 @@ def unauthorized(detail: str = "Could not validate credentials.") -> HTTPExcepti
 
 
 async def get_current_user(
-    token: Annotated[str, Depends(oauth2_scheme)],
-    session: AsyncSessionDep,
-    settings: SettingsDep,
-    now: NowDep,
+    token: Annotated[str, Depends(oauth2_scheme)], request: Request, now: NowDep
 ) -> Principal:
     """The active user the token names; 401 for a bad, expired or orphaned token."""
-    return await _user_for(token, session=session, settings=settings, now=now)
+    return await _user_for(token, request=request, now=now)
 
 
-async def _user_for(
-    token: str, *, session: AsyncSession, settings: Settings, now: datetime
-) -> Principal:
+async def _user_for(token: str, *, request: Request, now: datetime) -> Principal:
+    # app.state directly, not through more dependencies: this runs on nearly every
+    # request, and each dependency costs FastAPI a resolution step.
+    state = request.app.state
     try:
-        user_id = read_access_token(token, key=settings.jwt_key, now=now)
+        user_id = read_access_token(token, key=state.settings.jwt_key, now=now)
     except InvalidTokenError:
         raise unauthorized() from None
-    principal = await users.principal(session, user_id=user_id)
+    principal = await _principal(state.database, state.cache, user_id)
     if principal is None:  # deleted or deactivated since the token was issued
         raise unauthorized()
     return principal
+
+
+async def _principal(database: Database, cache: Cache, user_id: int) -> Principal | None:
+    async def load() -> dict[str, object] | None:
+        async with database.read_engine.connect() as connection:
+            found = await users.principal(connection, user_id=user_id)
+        return None if found is None else asdict(found)
+
+    # Computed from the users table only: any committed write to it forgets this.
+    value = await cache.get_or_compute("principal", str(user_id), load, tables=["users"])
+    return None if value is None else Principal(**value)
 
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
 
 
 async def get_optional_user(
-    token: Annotated[str | None, Depends(optional_oauth2_scheme)],
-    session: AsyncSessionDep,
-    settings: SettingsDep,
-    now: NowDep,
+    token: Annotated[str | None, Depends(optional_oauth2_scheme)], request: Request, now: NowDep
 ) -> Principal | None:
     """The caller on routes anyone may use: None when anonymous, and still a 401 for
     a token that is bad (a client that sends one wants to be recognised)."""
     if token is None:
         return None
-    return await _user_for(token, session=session, settings=settings, now=now)
+    return await _user_for(token, request=request, now=now)
 
 
 OptionalUser = Annotated[Principal | None, Depends(get_optional_user)]

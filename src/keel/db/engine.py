@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from keel.db.liveness import ping_when_idle
+
 # backend -> (sync driver, async driver)
 DRIVERS: dict[str, tuple[str, str]] = {
     "sqlite": ("pysqlite", "aiosqlite"),
@@ -88,6 +90,9 @@ class EngineSettings:
     echo: bool = False
     statement_timeout_ms: int = 5000
     slow_query_ms: int = 0  # 0: no slow-query log
+    # Ping a pooled connection before use only after it sat idle this long (see
+    # keel.db.liveness); server databases only.
+    ping_after_idle: float = 10.0
     # Every transaction read-only: PostgreSQL default_transaction_read_only, MySQL
     # SET SESSION TRANSACTION READ ONLY, SQLite opens the file with mode=ro.
     read_only: bool = False
@@ -115,10 +120,9 @@ def _pool_kwargs(settings: EngineSettings, url: URL) -> dict[str, Any]:
         # SQLAlchemy picks the pool for SQLite (a queue pool for files, a static
         # pool for :memory:); only pass what the user set explicitly.
         return {key: value for key, value in given.items() if value is not None}
-    pool = {
+    return {
         key: _SERVER_POOL_DEFAULTS[key] if value is None else value for key, value in given.items()
     }
-    return {**pool, "pool_pre_ping": True}
 
 
 def _connect_args(settings: EngineSettings, url: URL) -> dict[str, Any]:
@@ -216,8 +220,10 @@ def _install_listeners(engine: Engine, settings: EngineSettings) -> None:
     backend = _backend(engine.url)
     if backend == "sqlite":
         _install_sqlite_listeners(engine, read_only=settings.read_only)
-    elif backend in ("mysql", "mariadb"):
+        return
+    if backend in ("mysql", "mariadb"):
         _install_mysql_listeners(engine, settings)
+    ping_when_idle(engine, ping_after_idle=settings.ping_after_idle)
 
 
 def _engine_kwargs(settings: EngineSettings, url: URL) -> dict[str, Any]:

@@ -1,7 +1,12 @@
 """Engines held together, session dependencies and transaction helpers.
 
 Sessions are SQLModel's (SQLAlchemy's, plus a typed ``exec``). A request gets one
-``AsyncSession`` (``AsyncSessionDep``); the unit of work that
+``AsyncSession`` (``AsyncSessionDep``) for work that writes or must read in one
+transaction, and routes that only read use a read session (``ReadSessionDep`` on
+the replica, ``PrimaryReadSessionDep`` for the caller's own data): on PostgreSQL
+that session runs in autocommit mode, each statement its own snapshot (what READ
+COMMITTED gives inside a transaction too), without the BEGIN and ROLLBACK round
+trips. The unit of work that
 writes opens ``async with transaction(session):`` *inside* the route or service, so
 the commit has happened before the route returns and FastAPI sends a 2xx. The
 session dependency's teardown only closes the session (rolling back whatever was
@@ -57,6 +62,16 @@ class Database:
             expire_on_commit=False,
             info={_DATABASE: self},
         )
+        # Same pool and events. SQLite and MySQL keep their transactions: MySQL would
+        # pay a round trip to switch autocommit on and off, SQLite has no server.
+        self.read_engine: AsyncEngine = (
+            self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self.dialect == "postgresql"
+            else self.engine
+        )
+        self.read_sessionmaker = async_sessionmaker(
+            self.read_engine, class_=AsyncSession, expire_on_commit=False, info={_READ: True}
+        )
         self.sync_sessionmaker = sessionmaker(
             self.sync_engine, class_=Session, expire_on_commit=False
         )
@@ -85,6 +100,7 @@ class Database:
 
 
 _DATABASE = "keel_database"
+_READ = "keel_read_only"
 _WRITTEN = "keel_written_tables"
 
 
@@ -124,18 +140,18 @@ async def get_async_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-async def get_read_session(
-    request: Request, primary: Annotated[AsyncSession, Depends(get_async_session)]
-) -> AsyncIterator[AsyncSession]:
-    """A session on the read replica (``app.state.read_database``) for reads that
-    tolerate replication lag: public catalogue pages, not one's own just-written
-    data, and never a value that gets cached. Without a replica it is the request's
-    primary session itself (one connection, not two)."""
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A read session on the read replica (``app.state.read_database``, the primary
+    when there is none) for reads that tolerate replication lag: public catalogue
+    pages, not one's own just-written data, and never a value that gets cached."""
     replica: Database = request.app.state.read_database
-    if replica is _database(request):
-        yield primary
-        return
-    async with replica.sessionmaker() as session:
+    async with replica.read_sessionmaker() as session:
+        yield session
+
+
+async def get_primary_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A read session on the primary: reads that must see the caller's own writes."""
+    async with _database(request).read_sessionmaker() as session:
         yield session
 
 
@@ -163,6 +179,7 @@ AsyncSessionDep = Annotated[AsyncSession, Depends(get_async_session)]
 SessionDep = Annotated[Session, Depends(get_session)]
 AnalyticsSessionDep = Annotated[AsyncSession, Depends(get_analytics_session)]
 ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
+PrimaryReadSessionDep = Annotated[AsyncSession, Depends(get_primary_read_session)]
 
 
 @contextmanager
@@ -186,6 +203,8 @@ async def transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
     block are part of the same transaction; on SQLite the unit of work starts afresh
     with the write lock (see ``_begin_writing``).
     """
+    if session.info.get(_READ):
+        raise RuntimeError("a read session cannot run a unit of work: use AsyncSessionDep")
     await _begin_writing(session)
     await _take_written_tables(session)  # forget what an earlier transaction noted
     try:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Body, Depends, Query, status
 from fastapi.responses import JSONResponse
 
 from keel.auth.dependencies import CurrentUser
-from keel.db import AsyncSessionDep
+from keel.db import AsyncSessionDep, PrimaryReadSessionDep
 from keel.db.cache import CacheDep
 from keel.db.pagination import Page, PageRequestDep, fetch_page
 from keel.idempotency.service import IdempotencyHeaderDep, StoredAnswer
@@ -63,7 +63,7 @@ async def create_task(data: TaskCreate, user: CurrentUser, session: AsyncSession
 @router.get("", responses=AUTH)
 async def list_tasks(
     user: CurrentUser,
-    session: AsyncSessionDep,
+    session: PrimaryReadSessionDep,
     page: PageRequestDep,
     filters: Annotated[TaskFilters, Depends(task_filters)],
     sort: Annotated[TaskSort, Query()] = TaskSort.NEWEST,
@@ -74,7 +74,9 @@ async def list_tasks(
 
 
 @router.get("/stats", responses=AUTH)
-async def task_stats(user: CurrentUser, session: AsyncSessionDep, cache: CacheDep) -> TaskStats:
+async def task_stats(
+    user: CurrentUser, session: PrimaryReadSessionDep, cache: CacheDep
+) -> TaskStats:
     """Totals over all the caller's tasks, in one aggregate query (cached until the
     next write to tasks)."""
     return await service.stats(session, owner_id=user.id, cache=cache)

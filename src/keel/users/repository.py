@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select as sa_select
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import joinedload
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -29,9 +30,8 @@ _PRINCIPAL = sa_select(_users.c.id, _users.c.username, _users.c.is_admin).where(
 )
 
 
-async def principal(session: AsyncSession, *, user_id: int) -> Principal | None:
+async def principal(connection: AsyncConnection, *, user_id: int) -> Principal | None:
     """The active user ``user_id`` as a ``Principal`` (one Core query), or None."""
-    connection = await session.connection()
     row = (await connection.execute(_PRINCIPAL.where(_users.c.id == user_id))).first()
     return (
         None if row is None else Principal(id=row.id, username=row.username, is_admin=row.is_admin)
