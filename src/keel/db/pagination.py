@@ -276,7 +276,8 @@ async def count_rows(session: AsyncSession, statement: Any, mode: CountMode) -> 
         if estimate is not None:
             return estimate
     counted = select(func.count()).select_from(unordered.subquery())
-    return (await session.exec(counted)).one()
+    connection = await session.connection()  # a Core statement: no ORM execution needed
+    return int((await connection.execute(counted)).scalar_one())
 
 
 @overload
@@ -312,13 +313,26 @@ async def fetch_page(
         offset = page.offset or 0
         ordered = ordered.offset(offset)
     # One row more than asked for: it says whether a next page exists.
-    rows = (await session.exec(ordered.limit(page.limit + 1))).all()
+    rows = await _rows(session, ordered.limit(page.limit + 1))
     items = rows[: page.limit]
     next_cursor = None
     if len(rows) > page.limit and page.codec is not None:
         next_cursor = page.codec.encode(keyset, keyset.values_of(items[-1]))
     total = await count_rows(session, statement, page.count)
     return PageResult(items, total, page.limit, offset, next_cursor)
+
+
+async def _rows(session: AsyncSession, statement: Any) -> Sequence[Any]:
+    """ORM objects through the session for ``select(Model)``; rows of columns
+    straight from the connection (the ORM's execution path costs a hot list about
+    a tenth of its time and adds nothing to plain rows)."""
+    if any(
+        d["entity"] is not None and d["expr"] is d["entity"] for d in statement.column_descriptions
+    ):
+        objects: Sequence[Any] = (await session.exec(statement)).all()
+        return objects
+    connection = await session.connection()
+    return (await connection.execute(statement)).all()
 
 
 def _decode(page: PageRequest, keyset: Keyset) -> tuple[Any, Any]:

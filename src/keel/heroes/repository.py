@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, delete, func, outerjoin
+from sqlalchemy import Select, bindparam, delete, func, outerjoin
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlmodel import col, select
@@ -27,7 +27,8 @@ _ONE_TEAM_HEROES = joinedload(Team.hero_links).joinedload(HeroTeamLink.hero)  # 
 _heroes = Hero.__table__  # type: ignore[attr-defined]
 _teams = Team.__table__  # type: ignore[attr-defined]
 _links = HeroTeamLink.__table__  # type: ignore[attr-defined]
-# A hot read, in Core: rows, not ORM objects, one query.
+# A hot read, in Core: rows, not ORM objects, one query, built once (with a bound
+# parameter) so SQLAlchemy need not rebuild it and recompute its cache key per call.
 _HERO_WITH_TEAMS = (
     sa_select(
         _heroes.c.id,
@@ -44,6 +45,7 @@ _HERO_WITH_TEAMS = (
             _teams, _teams.c.id == _links.c.team_id
         )
     )
+    .where(_heroes.c.id == bindparam("hero_id"))
     .order_by(_teams.c.id)
 )
 
@@ -81,7 +83,7 @@ async def hero_with_teams(session: AsyncSession, *, hero_id: int) -> Sequence[An
     """The hero joined to its teams: one row per team (one with null team columns
     when it has none); no rows when there is no such hero."""
     connection = await session.connection()
-    return (await connection.execute(_HERO_WITH_TEAMS.where(_heroes.c.id == hero_id))).all()
+    return (await connection.execute(_HERO_WITH_TEAMS, {"hero_id": hero_id})).all()
 
 
 async def put_membership(
