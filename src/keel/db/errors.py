@@ -26,6 +26,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 
+from keel.db.versioning import install_stale_data_handler
+
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 2
@@ -248,6 +250,8 @@ def install_error_handlers(app: FastAPI) -> None:
     """Map database errors to 409 / 422 / 503 for every route of ``app``: a broken
     unique or foreign key is a 409, a broken CHECK or NOT NULL and a value that does
     not fit its column a 422, a database that cannot serve now a 503; anything else
-    stays a 500 (a bug)."""
+    stays a 500 (a bug). A versioned row changed by someone else meanwhile is a 412
+    (``keel.db.versioning``)."""
     for error_type in (sa_exc.DBAPIError, sa_exc.TimeoutError, ConnectionError, TimeoutError):
         app.add_exception_handler(error_type, _database_error)
+    install_stale_data_handler(app)

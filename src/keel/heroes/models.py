@@ -7,6 +7,7 @@ from sqlmodel import Field, Relationship, SQLModel
 
 from keel.db.errors import register_constraint_messages
 from keel.db.models import table_args
+from keel.db.versioning import Versioned
 
 _LINKS = {"lazy": "raise", "cascade": "all, delete-orphan", "passive_deletes": True}
 
@@ -31,7 +32,7 @@ class HeroTeamLink(SQLModel, table=True):
     )
 
 
-class Team(SQLModel, table=True):
+class Team(Versioned, table=True):
     __tablename__ = "teams"
     __table_args__ = table_args(UniqueConstraint("name"))
 
@@ -44,7 +45,7 @@ class Team(SQLModel, table=True):
     )
 
 
-class Hero(SQLModel, table=True):
+class Hero(Versioned, table=True):
     __tablename__ = "heroes"
     __table_args__ = table_args(CheckConstraint("age >= 0", name="age_not_negative"))
 

@@ -35,6 +35,7 @@ _HERO_WITH_TEAMS = (
         _heroes.c.name,
         _heroes.c.secret_name,
         _heroes.c.age,
+        _heroes.c.version,
         _teams.c.id.label("team_id"),
         _teams.c.name.label("team_name"),
         _teams.c.headquarters,

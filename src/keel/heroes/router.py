@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from keel.auth.dependencies import CurrentUser, OptionalUser
 from keel.db import AsyncSessionDep, ReadSessionDep
 from keel.db.cache import CacheDep
 from keel.db.errors import invalid_input
 from keel.db.pagination import Page, PageRequestDep, fetch_page
+from keel.db.versioning import PRECONDITION_FAILED, IfMatch, check_if_match, set_etag
 from keel.heroes import repository, service, views
 from keel.heroes.schemas import (
     HeroCreate,
@@ -83,23 +84,42 @@ async def team_stats(session: AsyncSessionDep, cache: CacheDep) -> list[TeamStat
 
 
 @teams.get("/{team_id}", responses=TEAM_404)
-async def read_team(team_id: int, session: ReadSessionDep, viewer: OptionalUser) -> TeamWithHeroes:
+async def read_team(
+    team_id: int, session: ReadSessionDep, viewer: OptionalUser, response: Response
+) -> TeamWithHeroes:
+    """The team with its heroes; the ``ETag`` versions the team's own fields."""
     team = await service.team_or_404(session, team_id, with_heroes=True)
+    set_etag(response, team.version)
     return views.team_with_heroes(team, admin=_admin(viewer))
 
 
-@teams.patch("/{team_id}", responses={**AUTH, **TEAM_404, **NAME_TAKEN})
+@teams.patch("/{team_id}", responses={**AUTH, **TEAM_404, **NAME_TAKEN, **PRECONDITION_FAILED})
 async def update_team(
-    team_id: int, data: TeamUpdate, _user: CurrentUser, session: AsyncSessionDep
+    team_id: int,
+    data: TeamUpdate,
+    _user: CurrentUser,
+    session: AsyncSessionDep,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> TeamPublic:
     team = await service.team_or_404(session, team_id)
+    check_if_match(if_match, team.version)
     await service.update(session, team, data)
+    set_etag(response, team.version)
     return TeamPublic.model_validate(team)
 
 
-@teams.delete("/{team_id}", status_code=status.HTTP_204_NO_CONTENT, responses={**AUTH, **TEAM_404})
-async def delete_team(team_id: int, _user: CurrentUser, session: AsyncSessionDep) -> None:
-    await service.delete(session, await service.team_or_404(session, team_id))
+@teams.delete(
+    "/{team_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**AUTH, **TEAM_404, **PRECONDITION_FAILED},
+)
+async def delete_team(
+    team_id: int, _user: CurrentUser, session: AsyncSessionDep, if_match: IfMatch = None
+) -> None:
+    team = await service.team_or_404(session, team_id)
+    check_if_match(if_match, team.version)
+    await service.delete(session, team)
 
 
 @teams.put("/{team_id}/heroes/{hero_id}", responses={**AUTH, **TEAM_404, **HERO_404})
@@ -146,22 +166,41 @@ async def list_heroes(
 
 
 @heroes.get("/{hero_id}", responses=HERO_404)
-async def read_hero(hero_id: int, session: ReadSessionDep, viewer: OptionalUser) -> HeroWithTeams:
+async def read_hero(
+    hero_id: int, session: ReadSessionDep, viewer: OptionalUser, response: Response
+) -> HeroWithTeams:
+    """The hero with its teams; the ``ETag`` versions the hero's own fields."""
     rows = await repository.hero_with_teams(session, hero_id=hero_id)
     if not rows:
         raise service.not_found(service.HERO_NOT_FOUND)
+    set_etag(response, rows[0].version)
     return views.hero_with_teams(rows, admin=_admin(viewer))
 
 
-@heroes.patch("/{hero_id}", responses={**AUTH, **HERO_404})
+@heroes.patch("/{hero_id}", responses={**AUTH, **HERO_404, **PRECONDITION_FAILED})
 async def update_hero(
-    hero_id: int, data: HeroUpdate, user: CurrentUser, session: AsyncSessionDep
+    hero_id: int,
+    data: HeroUpdate,
+    user: CurrentUser,
+    session: AsyncSessionDep,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> HeroPublic:
     hero = await service.hero_or_404(session, hero_id)
+    check_if_match(if_match, hero.version)
     await service.update(session, hero, data)
+    set_etag(response, hero.version)
     return views.hero(hero, admin=user.is_admin)
 
 
-@heroes.delete("/{hero_id}", status_code=status.HTTP_204_NO_CONTENT, responses={**AUTH, **HERO_404})
-async def delete_hero(hero_id: int, _user: CurrentUser, session: AsyncSessionDep) -> None:
-    await service.delete(session, await service.hero_or_404(session, hero_id))
+@heroes.delete(
+    "/{hero_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**AUTH, **HERO_404, **PRECONDITION_FAILED},
+)
+async def delete_hero(
+    hero_id: int, _user: CurrentUser, session: AsyncSessionDep, if_match: IfMatch = None
+) -> None:
+    hero = await service.hero_or_404(session, hero_id)
+    check_if_match(if_match, hero.version)
+    await service.delete(session, hero)

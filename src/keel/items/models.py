@@ -4,13 +4,14 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import CheckConstraint, Index, Text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from keel.db.errors import register_constraint_messages
 from keel.db.models import Money, UTCDateTime, table_args, utcnow
+from keel.db.versioning import Versioned
 
 
-class Item(SQLModel, table=True):
+class Item(Versioned, table=True):
     __tablename__ = "items"
     __table_args__ = table_args(
         CheckConstraint("price >= 0", name="price_not_negative"),

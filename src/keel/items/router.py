@@ -3,12 +3,13 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from keel.auth.dependencies import CurrentUser
 from keel.db import AsyncSessionDep, ReadSessionDep
 from keel.db.errors import invalid_input
 from keel.db.pagination import Page, PageRequest, PageRequestDep, fetch_page
+from keel.db.versioning import PRECONDITION_FAILED, IfMatch, check_if_match, set_etag
 from keel.items import repository, service
 from keel.items.models import Item
 from keel.items.repository import ItemFilters
@@ -88,22 +89,47 @@ async def create_items(
 
 
 @router.get("/items/{item_id}", responses=NOT_FOUND)
-async def read_item(item_id: int, session: ReadSessionDep) -> ItemPublic:
-    return ItemPublic.model_validate(await service.get_or_404(session, item_id))
+async def read_item(item_id: int, session: ReadSessionDep, response: Response) -> ItemPublic:
+    item = await service.get_or_404(session, item_id)
+    set_etag(response, item.version)
+    return ItemPublic.model_validate(item)
 
 
-@router.put("/items/{item_id}", responses=OWNED)
-async def replace_item(item: OwnedItem, data: ItemCreate, session: AsyncSessionDep) -> ItemPublic:
-    return ItemPublic.model_validate(await service.replace(session, item=item, data=data))
+@router.put("/items/{item_id}", responses={**OWNED, **PRECONDITION_FAILED})
+async def replace_item(
+    item: OwnedItem,
+    data: ItemCreate,
+    session: AsyncSessionDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ItemPublic:
+    check_if_match(if_match, item.version)
+    item = await service.replace(session, item=item, data=data)
+    set_etag(response, item.version)
+    return ItemPublic.model_validate(item)
 
 
-@router.patch("/items/{item_id}", responses=OWNED)
-async def update_item(item: OwnedItem, data: ItemUpdate, session: AsyncSessionDep) -> ItemPublic:
-    return ItemPublic.model_validate(await service.update(session, item=item, data=data))
+@router.patch("/items/{item_id}", responses={**OWNED, **PRECONDITION_FAILED})
+async def update_item(
+    item: OwnedItem,
+    data: ItemUpdate,
+    session: AsyncSessionDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ItemPublic:
+    check_if_match(if_match, item.version)
+    item = await service.update(session, item=item, data=data)
+    set_etag(response, item.version)
+    return ItemPublic.model_validate(item)
 
 
-@router.delete("/items/{item_id}", status_code=status.HTTP_204_NO_CONTENT, responses=OWNED)
-async def delete_item(item: OwnedItem, session: AsyncSessionDep) -> None:
+@router.delete(
+    "/items/{item_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**OWNED, **PRECONDITION_FAILED},
+)
+async def delete_item(item: OwnedItem, session: AsyncSessionDep, if_match: IfMatch = None) -> None:
+    check_if_match(if_match, item.version)
     await service.delete(session, item=item)
 
 

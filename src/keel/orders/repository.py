@@ -13,6 +13,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from keel.db.models import utcnow
 from keel.db.pagination import Keyset
+from keel.db.versioning import bumped
 from keel.items.models import Item
 from keel.orders.models import CANCELLED, PLACED, Order
 
@@ -42,7 +43,7 @@ async def take_stock(session: AsyncSession, *, item_id: int, quantity: int) -> b
     result = await connection.execute(
         update(_items)
         .where(_items.c.id == item_id, _items.c.stock >= quantity)
-        .values(stock=_items.c.stock - quantity, updated_at=utcnow())
+        .values(stock=_items.c.stock - quantity, updated_at=utcnow(), **bumped(_items))
     )
     return bool(result.rowcount)
 
@@ -52,7 +53,7 @@ async def return_stock(session: AsyncSession, *, item_id: int, quantity: int) ->
     await connection.execute(
         update(_items)
         .where(_items.c.id == item_id)
-        .values(stock=_items.c.stock + quantity, updated_at=utcnow())
+        .values(stock=_items.c.stock + quantity, updated_at=utcnow(), **bumped(_items))
     )
 
 

@@ -47,7 +47,7 @@ def seed_demo(session: Session) -> int:
             session.execute(
                 update(Item)
                 .where(col(Item.id) == items[name].id)
-                .values(stock=Item.stock - quantity)
+                .values(stock=Item.stock - quantity, version=Item.version + 1)
             )
         added += 1 + len(lines)
     session.flush()

@@ -7,11 +7,12 @@ from sqlmodel import Field, SQLModel
 
 from keel.db.errors import register_constraint_messages
 from keel.db.models import UTCDateTime, table_args, utcnow
+from keel.db.versioning import Versioned
 
 PRIORITY_MIN, PRIORITY_MAX = 0, 5
 
 
-class Task(SQLModel, table=True):
+class Task(Versioned, table=True):
     __tablename__ = "tasks"
     __table_args__ = table_args(
         UniqueConstraint("owner_id", "title"),

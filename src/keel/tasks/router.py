@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, status
+from fastapi import APIRouter, Body, Depends, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from keel.auth.dependencies import CurrentUser
 from keel.db import AsyncSessionDep, PrimaryReadSessionDep
 from keel.db.cache import CacheDep
 from keel.db.pagination import Page, PageRequestDep, fetch_page
+from keel.db.versioning import PRECONDITION_FAILED, IfMatch, check_if_match, set_etag
 from keel.idempotency.service import IdempotencyHeaderDep, StoredAnswer
 from keel.tasks import repository, service
 from keel.tasks.models import PRIORITY_MAX, PRIORITY_MIN, Task
@@ -122,17 +123,32 @@ async def update_tasks(
 
 
 @router.get("/{task_id}", responses=NOT_FOUND)
-async def read_task(task: OwnedTask) -> TaskPublic:
+async def read_task(task: OwnedTask, response: Response) -> TaskPublic:
+    set_etag(response, task.version)
     return TaskPublic.model_validate(task)
 
 
-@router.patch("/{task_id}", responses={**NOT_FOUND, **CONFLICT})
-async def update_task(task: OwnedTask, data: TaskUpdate, session: AsyncSessionDep) -> TaskPublic:
-    return TaskPublic.model_validate(await service.update(session, task=task, data=data))
+@router.patch("/{task_id}", responses={**NOT_FOUND, **CONFLICT, **PRECONDITION_FAILED})
+async def update_task(
+    task: OwnedTask,
+    data: TaskUpdate,
+    session: AsyncSessionDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> TaskPublic:
+    check_if_match(if_match, task.version)
+    task = await service.update(session, task=task, data=data)
+    set_etag(response, task.version)
+    return TaskPublic.model_validate(task)
 
 
-@router.delete("/{task_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
-async def delete_task(task: OwnedTask, session: AsyncSessionDep) -> None:
+@router.delete(
+    "/{task_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**NOT_FOUND, **PRECONDITION_FAILED},
+)
+async def delete_task(task: OwnedTask, session: AsyncSessionDep, if_match: IfMatch = None) -> None:
+    check_if_match(if_match, task.version)
     await service.delete(session, task=task)
 
 
