@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -26,6 +27,10 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 
 PROGRESS_THRESHOLD = 1000
+# Seconds a stopping server lets requests in flight finish: longer than any request
+# Keel's own bounds allow (pool wait, connect and statement timeouts: 5 s each by
+# default), shorter than the 30 s process managers commonly wait before SIGKILL.
+GRACEFUL_TIMEOUT_SECONDS = 20
 
 
 def _one_line(error: Exception) -> str:
@@ -63,8 +68,20 @@ def serve(
     access_log: Annotated[
         bool, typer.Option(help="Log every request (off: /metrics has the figures, cheaper).")
     ] = False,
+    graceful_timeout: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="On SIGTERM or Ctrl-C: seconds to let requests in flight finish "
+            "before they are cut.",
+        ),
+    ] = GRACEFUL_TIMEOUT_SECONDS,
 ) -> None:
-    """Apply migrations, then serve the API with uvicorn."""
+    """Apply migrations, then serve the API with uvicorn.
+
+    On SIGTERM (or Ctrl-C) the server stops accepting connections, lets the requests
+    in flight finish (for up to ``--graceful-timeout`` seconds), closes its database
+    connections and exits with status 0."""
     import uvicorn
 
     with _fail_clearly():
@@ -77,6 +94,8 @@ def serve(
             # Development: one random key for this server, shared by all its
             # workers, so a token from one worker is valid on the others.
             os.environ["SECRET_KEY"] = secrets.token_urlsafe(32)
+    if workers == 1 and not reload:
+        _exit_zero_when_stopped()
     uvicorn.run(
         "keel.main:create_app",
         factory=True,
@@ -85,7 +104,23 @@ def serve(
         workers=workers,
         reload=reload,
         access_log=access_log,
+        timeout_graceful_shutdown=graceful_timeout,
     )
+
+
+def _exit_zero_when_stopped() -> None:
+    """uvicorn handles SIGTERM and SIGINT itself while it serves (the graceful
+    shutdown), then raises the signal again with the handlers that were in place
+    before: by default the process would die "killed by SIGTERM" after a clean stop.
+    A stop on request is not a crash, so these handlers exit 0 (a request the graceful
+    timeout cut is logged by uvicorn as an error). With several workers or --reload,
+    uvicorn's supervisor exits 0 by itself."""
+
+    def stopped(_signum: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stopped)
 
 
 @db_app.command()
