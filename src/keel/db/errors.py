@@ -235,7 +235,7 @@ async def _database_error(request: Request, error: Exception) -> JSONResponse:
             return JSONResponse(
                 {"detail": violation_detail(violation)}, status_code=_STATUS[violation.kind]
             )
-        if isinstance(error, sa_exc.DataError):
+        if isinstance(error, sa_exc.DataError) or _value_refused_by_driver(error):
             return JSONResponse(
                 {"detail": DATA_ERROR_DETAIL},
                 status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -246,6 +246,25 @@ async def _database_error(request: Request, error: Exception) -> JSONResponse:
     raise error
 
 
+def _value_refused_by_driver(error: sa_exc.DBAPIError) -> bool:
+    """asyncpg refuses a value it cannot encode (an int beyond int32 for an INTEGER
+    column) before sending it; SQLAlchemy wraps that as a bare DBAPIError."""
+    cause: BaseException | None = error.orig
+    while cause is not None:
+        if isinstance(cause, OverflowError) or type(cause).__name__ == "DataError":
+            return True
+        cause = cause.__cause__
+    return False
+
+
+async def _out_of_range(_request: Request, _error: Exception) -> JSONResponse:
+    # sqlite3 refuses to bind an int beyond 64 bits with OverflowError (not a
+    # DBAPIError): a number from the request that no column can hold.
+    return JSONResponse(
+        {"detail": DATA_ERROR_DETAIL}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map database errors to 409 / 422 / 503 for every route of ``app``: a broken
     unique or foreign key is a 409, a broken CHECK or NOT NULL and a value that does
@@ -254,4 +273,5 @@ def install_error_handlers(app: FastAPI) -> None:
     (``keel.db.versioning``)."""
     for error_type in (sa_exc.DBAPIError, sa_exc.TimeoutError, ConnectionError, TimeoutError):
         app.add_exception_handler(error_type, _database_error)
+    app.add_exception_handler(OverflowError, _out_of_range)
     install_stale_data_handler(app)

@@ -69,6 +69,10 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None
 
 
+# Deeper than any sane offset page (use a cursor), and within every dialect's range.
+MAX_OFFSET = 2**31 - 1
+
+
 class InvalidCursorError(ValueError):
     """The cursor was not made by this app for this sort order."""
 
@@ -221,7 +225,9 @@ class PageRequest:
 async def page_request(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = DEFAULT_LIMIT,
-    offset: Annotated[int | None, Query(ge=0, description="Items to skip (offset pages).")] = None,
+    offset: Annotated[
+        int | None, Query(ge=0, le=MAX_OFFSET, description="Items to skip (offset pages).")
+    ] = None,
     cursor: Annotated[
         str | None,
         Query(max_length=MAX_CURSOR_LENGTH, description="`next_cursor` of the previous page."),
