@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     # test suites may lower them, production should not.
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)
+    # Sign-in throttling: after this many failed attempts for one login within the
+    # window, POST /auth/token answers 429 until the window has passed.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_failure_window_seconds: int = Field(default=300, ge=1)
 
     @model_validator(mode="after")
     def _production_needs_a_secret_key(self) -> Settings:

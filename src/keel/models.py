@@ -1,6 +1,7 @@
 """Every table of every domain, imported in one place for Alembic and the seeders."""
 
 from keel.accounts.models import Account, Deposit, Transfer
+from keel.auth.models import LoginFailure
 from keel.heroes.models import Hero, HeroTeamLink, Team
 from keel.idempotency.models import IdempotencyKey
 from keel.items.models import Item
@@ -16,6 +17,7 @@ __all__ = [
     "HeroTeamLink",
     "IdempotencyKey",
     "Item",
+    "LoginFailure",
     "Order",
     "OrderLine",
     "Post",
