@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from functools import cached_property
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from keel.db.engine import EngineSettings
 
@@ -49,10 +50,30 @@ class Settings(BaseSettings):
     # window, POST /auth/token answers 429 until the window has passed.
     login_max_failures: int = Field(default=5, ge=1)
     login_failure_window_seconds: int = Field(default=300, ge=1)
+    # Request bodies larger than this are answered 413 before anything is parsed.
+    # The bulk routes get the larger limit: 10 000 items with short descriptions
+    # already take about 1.3 MB.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    max_bulk_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1)
+    # Origins a browser may call the API from (CORS); empty: no CORS headers at all.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins_from_text(cls, value: object) -> object:
+        """``CORS_ORIGINS`` is a comma-separated list, or a JSON array. An origin has
+        no path, so a trailing slash is dropped (browsers send none)."""
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else text.split(",")
+        if not isinstance(value, list):
+            return value
+        return [str(origin).strip().rstrip("/") for origin in value if str(origin).strip()]
 
     @model_validator(mode="after")
     def _production_needs_a_secret_key(self) -> Settings:
-        if self.environment == "production" and not self.secret_key:
+        blank = self.secret_key is None or not self.secret_key.get_secret_value().strip()
+        if self.environment == "production" and blank:
             raise ValueError("SECRET_KEY must be set when ENVIRONMENT=production")
         return self
 

@@ -10,6 +10,7 @@ import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 import keel
@@ -26,6 +27,7 @@ from keel.health.router import router as health_router
 from keel.heroes.router import heroes as heroes_router
 from keel.heroes.router import teams as teams_router
 from keel.items.router import router as items_router
+from keel.limits import BodySizeLimit
 from keel.observability import Metrics, RequestMetricsMiddleware
 from keel.observability import router as metrics_router
 from keel.orders.router import router as orders_router
@@ -116,6 +118,38 @@ def _cache(settings: Settings, metrics: Metrics) -> Cache:
     )
 
 
+# Routes whose bodies may reach MAX_BULK_BODY_BYTES instead of MAX_BODY_BYTES.
+BULK_ROUTES = (
+    ("POST", f"{API_PREFIX}/items/bulk"),
+    ("POST", f"{API_PREFIX}/tasks/bulk"),
+    ("PATCH", f"{API_PREFIX}/tasks/bulk"),
+)
+# What a browser may send and read across origins, when CORS_ORIGINS allows it.
+CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key"]
+CORS_RESPONSE_HEADERS = ["Retry-After", "Idempotent-Replayed"]
+
+
+def _install_middleware(app: FastAPI, settings: Settings) -> None:
+    """Outermost first: request metrics (every answer counted), CORS (every answer,
+    a 413 too, readable by an allowed origin), the body size limit."""
+    app.add_middleware(
+        BodySizeLimit,
+        default=settings.max_body_bytes,
+        per_route=dict.fromkeys(BULK_ROUTES, settings.max_bulk_body_bytes),
+    )
+    if settings.cors_origins:
+        # Bearer tokens, not cookies: no credentials mode.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=CORS_RESPONSE_HEADERS,
+            max_age=600,
+        )
+    app.add_middleware(RequestMetricsMiddleware, metrics=app.state.metrics)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The Keel app for ``settings`` (read from the environment when omitted)."""
     settings = settings or Settings()
@@ -125,7 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cursor_codec = CursorCodec(settings.jwt_key.encode())
     app.state.metrics = Metrics()
     app.state.cache = _cache(settings, app.state.metrics)
-    app.add_middleware(RequestMetricsMiddleware, metrics=app.state.metrics)
+    _install_middleware(app, settings)
     install_error_handlers(app)
     app.add_exception_handler(RequestValidationError, _validation_error)
 
