@@ -30,6 +30,7 @@ from keel.items.router import router as items_router
 from keel.limits import BodySizeLimit
 from keel.observability import Metrics, RequestMetricsMiddleware
 from keel.observability import router as metrics_router
+from keel.openapi import document_shared_answers
 from keel.orders.router import router as orders_router
 from keel.posts.router import router as posts_router
 from keel.tasks.router import router as tasks_router
@@ -125,8 +126,8 @@ BULK_ROUTES = (
     ("PATCH", f"{API_PREFIX}/tasks/bulk"),
 )
 # What a browser may send and read across origins, when CORS_ORIGINS allows it.
-CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key"]
-CORS_RESPONSE_HEADERS = ["Retry-After", "Idempotent-Replayed"]
+CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "If-Match"]
+CORS_RESPONSE_HEADERS = ["Retry-After", "Idempotent-Replayed", "ETag"]
 
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
@@ -185,4 +186,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics_router)
     # The probes also answer under the API prefix, for clients that only know it.
     app.include_router(health_router, prefix=API_PREFIX, include_in_schema=False)
+    document_shared_answers(app, api_prefix=API_PREFIX)
     return app

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 
 class InputModel(BaseModel):
-    """A request body: unknown fields are a 422, not silently dropped."""
+    """A request body: unknown fields are a 422, not silently dropped, and no text
+    may hold a NUL character (PostgreSQL cannot store one; the others would keep a
+    value that breaks C strings and logs downstream)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(text, str) and "\x00" in text for text in texts):
+            raise PydanticCustomError("nul_character", "Text cannot contain the NUL character")
+        return value
 
 
 class PatchModel(InputModel):

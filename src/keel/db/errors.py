@@ -232,23 +232,35 @@ async def _database_error(request: Request, error: Exception) -> JSONResponse:
     if isinstance(error, sa_exc.DBAPIError):
         violation = constraint_violation(error)
         if violation is not None:
-            return JSONResponse(
-                {"detail": violation_detail(violation)}, status_code=_STATUS[violation.kind]
-            )
+            status_code = _STATUS[violation.kind]
+            if status_code == status.HTTP_422_UNPROCESSABLE_CONTENT:
+                return rejected_value_response(violation_detail(violation))
+            return JSONResponse({"detail": violation_detail(violation)}, status_code=status_code)
         if isinstance(error, sa_exc.DataError) or _value_refused_by_driver(error):
-            return JSONResponse(
-                {"detail": DATA_ERROR_DETAIL},
-                status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-            )
+            return rejected_value_response(DATA_ERROR_DETAIL)
     if is_unavailable(error):
         logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, error)
         return unavailable_response()
     raise error
 
 
+def rejected_value_response(message: str) -> JSONResponse:
+    """A 422 for a value the database refused, in FastAPI's list form like every
+    422; the database does not say which field, so the location is the request."""
+    return JSONResponse(
+        {"detail": [{"type": "value_error", "loc": ["request"], "msg": message}]},
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
+
+
 def _value_refused_by_driver(error: sa_exc.DBAPIError) -> bool:
-    """asyncpg refuses a value it cannot encode (an int beyond int32 for an INTEGER
-    column) before sending it; SQLAlchemy wraps that as a bare DBAPIError."""
+    """A value the database or its driver refused, which SQLAlchemy wraps as a bare
+    DBAPIError on asyncpg: a PostgreSQL data exception (SQLSTATE class 22, such as a
+    NUL character in text), or a value asyncpg cannot encode before sending it (an
+    int beyond int32 for an INTEGER column)."""
+    state = sqlstate(error.orig)
+    if state is not None and state.startswith("22"):
+        return True
     cause: BaseException | None = error.orig
     while cause is not None:
         if isinstance(cause, OverflowError) or type(cause).__name__ == "DataError":
@@ -260,9 +272,7 @@ def _value_refused_by_driver(error: sa_exc.DBAPIError) -> bool:
 async def _out_of_range(_request: Request, _error: Exception) -> JSONResponse:
     # sqlite3 refuses to bind an int beyond 64 bits with OverflowError (not a
     # DBAPIError): a number from the request that no column can hold.
-    return JSONResponse(
-        {"detail": DATA_ERROR_DETAIL}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
-    )
+    return rejected_value_response(DATA_ERROR_DETAIL)
 
 
 def install_error_handlers(app: FastAPI) -> None:
