@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     db_ping_after_idle_seconds: float = Field(default=10.0, ge=0)
     db_echo: bool = False
     slow_query_ms: int = Field(default=200, ge=0)
+    metrics_enabled: bool = True
     statement_timeout_ms: int = Field(default=5000, ge=0)
 
     secret_key: SecretStr | None = None

@@ -54,19 +54,20 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     if settings.auto_migrate:
         await anyio.to_thread.run_sync(migrations_for(settings).upgrade)
-    metrics: Metrics = app.state.metrics
-    database = Database(settings.engine_settings(settings.database_url), metrics=metrics.database)
+    # METRICS_ENABLED=false: no query histogram or pool gauges (the slow-query log stays).
+    measured = app.state.metrics.database if settings.metrics_enabled else None
+    database = Database(settings.engine_settings(settings.database_url), metrics=measured)
     analytics = Database(
         settings.engine_settings(settings.analytics_url, read_only=True),
         name="analytics",
-        metrics=metrics.database,
+        metrics=measured,
     )
     replica = database
     if settings.read_database_url:
         replica = Database(
             settings.engine_settings(settings.read_database_url, read_only=True),
             name="read",
-            metrics=metrics.database,
+            metrics=measured,
         )
     database.commit_listeners.append(app.state.cache.tables_changed)
     app.state.database = database
@@ -110,6 +111,8 @@ def _cache(settings: Settings, metrics: Metrics) -> Cache:
         store = MemoryStore()
 
     def count(namespace: str, hit: bool) -> None:
+        if not settings.metrics_enabled:
+            return
         # "task-stats:42" counts as "task-stats": one series per kind, not per user.
         kind = namespace.split(":", 1)[0]
         metrics.cache_requests.labels(kind, "hit" if hit else "miss").inc()
@@ -148,7 +151,8 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
             expose_headers=CORS_RESPONSE_HEADERS,
             max_age=600,
         )
-    app.add_middleware(RequestMetricsMiddleware, metrics=app.state.metrics)
+    if settings.metrics_enabled:
+        app.add_middleware(RequestMetricsMiddleware, metrics=app.state.metrics)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -183,7 +187,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api.include_router(router)
     app.include_router(api)
     app.include_router(health_router)
-    app.include_router(metrics_router)
+    if settings.metrics_enabled:
+        app.include_router(metrics_router)
     # The probes also answer under the API prefix, for clients that only know it.
     app.include_router(health_router, prefix=API_PREFIX, include_in_schema=False)
     document_shared_answers(app, api_prefix=API_PREFIX)
