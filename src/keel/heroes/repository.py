@@ -7,10 +7,9 @@ from typing import Any
 
 from sqlalchemy import Select, bindparam, delete, func, outerjoin
 from sqlalchemy import select as sa_select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import SelectOfScalar
 
 from keel.db.pagination import Keyset
 from keel.db.upsert import upsert
@@ -19,8 +18,6 @@ from keel.heroes.models import Hero, HeroTeamLink, Team
 TEAMS_BY_ID = Keyset("id", col(Team.id), col(Team.id))
 HEROES_BY_ID = Keyset("id", col(Hero.id), col(Hero.id))
 
-# Lists: one extra query per level (selectinload), whatever the number of rows.
-_TEAM_HEROES = selectinload(Team.hero_links).selectinload(HeroTeamLink.hero)  # type: ignore[arg-type]
 # One resource: the same in a single query, LEFT JOINed (joinedload).
 _ONE_TEAM_HEROES = joinedload(Team.hero_links).joinedload(HeroTeamLink.hero)  # type: ignore[arg-type]
 
@@ -51,9 +48,36 @@ _HERO_WITH_TEAMS = (
 )
 
 
-def teams_statement(*, with_heroes: bool = False) -> SelectOfScalar[Team]:
-    statement = select(Team)
-    return statement.options(_TEAM_HEROES) if with_heroes else statement
+def teams_statement() -> Select[Any]:
+    """All teams, as Core rows (a hot public read)."""
+    return sa_select(_teams)
+
+
+# The heroes of a page of teams, in one query whatever the page size.
+_MEMBERS = (
+    sa_select(
+        _links.c.team_id,
+        _links.c.is_training,
+        _heroes.c.id,
+        _heroes.c.name,
+        _heroes.c.age,
+        _heroes.c.secret_name,
+    )
+    .join_from(_links, _heroes, _links.c.hero_id == _heroes.c.id)
+    .where(_links.c.team_id.in_(bindparam("team_ids", expanding=True)))
+    .order_by(_links.c.team_id, _heroes.c.id)
+)
+
+
+async def members_of(session: AsyncSession, team_ids: Sequence[int]) -> dict[int, list[Any]]:
+    """Team id -> its heroes (rows with ``is_training``), by hero id."""
+    members: dict[int, list[Any]] = {team_id: [] for team_id in team_ids}
+    if not team_ids:
+        return members
+    connection = await session.connection()
+    for row in await connection.execute(_MEMBERS, {"team_ids": list(team_ids)}):
+        members[row.team_id].append(row)
+    return members
 
 
 async def get_team(

@@ -52,6 +52,20 @@ def hero_with_teams(rows: Sequence[Any], *, admin: bool) -> HeroWithTeams:
     )
 
 
+def team_with_members(team: Any, members: Sequence[Any], *, admin: bool) -> dict[str, object]:
+    """A team row and its heroes' rows (``repository.members_of``), as the plain data
+    of a ``TeamWithHeroes``: the page validates it once, as a whole."""
+    return {
+        "id": team.id,
+        "name": team.name,
+        "headquarters": team.headquarters,
+        "heroes": [
+            {**_hero_fields(member, admin=admin), "is_training": member.is_training}
+            for member in members
+        ],
+    }
+
+
 def team_with_heroes(row: Team, *, admin: bool) -> TeamWithHeroes:
     heroes = [
         TeamMember.model_validate(
