@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 
 from keel.db import Database, EngineSettings, savepoint, transaction
+from keel.db.bulk import insert_returning_ids
 from keel.db.errors import Violation, constraint_violation, is_unavailable
 from keel.db.models import NAMING_CONVENTION
 from tests.helpers import database_with
@@ -254,3 +255,27 @@ async def test_a_postgresql_read_session_holds_no_transaction(database: Database
         await asyncio.sleep(0.01)
         second = (await session.execute(text("SELECT now()"))).scalar_one()
     assert second == first
+
+
+async def test_bulk_insert_returns_the_new_ids_in_order_and_notes_the_table(
+    database: Database,
+) -> None:
+    """Multi-row INSERT .. RETURNING, or COPY with ids taken from the sequence on
+    PostgreSQL: either way the ids come back in the order sent, the rows are in,
+    and the commit tells the listeners (the cache) that the table was written."""
+    told: list[set[str]] = []
+
+    async def listen(tables: set[str]) -> None:
+        told.append(tables)
+
+    database.commit_listeners.append(listen)
+    rows = [{"name": f"bulk {n}", "size": n} for n in range(2500)]
+    async with database.sessionmaker() as session, transaction(session):
+        ids = await insert_returning_ids(await session.connection(), parents, rows)
+    assert len(ids) == 2500
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 2500
+    async with database.engine.connect() as connection:
+        stored = dict((await connection.execute(select(parents.c.id, parents.c.size))).all())
+    assert [stored[new_id] for new_id in ids] == list(range(2500))
+    assert told == [{"probe_parents"}]

@@ -116,7 +116,13 @@ def _record_written_tables(engine: AsyncEngine) -> None:
         table = getattr(getattr(context.compiled, "statement", None), "table", None)
         name = getattr(table, "name", None)
         if name:
-            conn.info.setdefault(_WRITTEN, set()).add(name)
+            note_written(conn, name)
+
+
+def note_written(connection: Any, table: str) -> None:
+    """Note that the transaction on ``connection`` (sync or async) wrote ``table``,
+    for a write no cursor event sees (PostgreSQL COPY)."""
+    connection.info.setdefault(_WRITTEN, set()).add(table)
 
 
 async def _take_written_tables(session: AsyncSession) -> set[str]:
