@@ -141,3 +141,20 @@ async def test_a_deleted_user_token_is_refused_at_once(
     deleted = await client.delete(f"{API}/users/{user['id']}", headers=admin_headers)
     assert deleted.status_code == 204
     assert (await client.get(f"{API}/tasks", headers=headers)).status_code == 401
+
+
+async def test_a_password_change_ends_the_tokens_issued_before_it(
+    client: httpx.AsyncClient,
+) -> None:
+    user, old = await signed_up_headers(client)
+    assert (await client.get(f"{API}/tasks", headers=old)).status_code == 200  # cached
+    changed = await client.patch(
+        f"{API}/users/me",
+        json={"password": "a brand new passphrase", "current_password": PASSWORD},
+        headers=old,
+    )
+    assert changed.status_code == 200, changed.text
+    assert (await client.get(f"{API}/tasks", headers=old)).status_code == 401
+    token = await token_for(client, user["username"], "a brand new passphrase")
+    new = {"Authorization": f"Bearer {token}"}
+    assert (await client.get(f"{API}/tasks", headers=new)).status_code == 200

@@ -47,11 +47,13 @@ async def _user_for(token: str, *, request: Request, now: datetime) -> Principal
     # request, and each dependency costs FastAPI a resolution step.
     state = request.app.state
     try:
-        user_id = read_access_token(token, key=state.settings.jwt_key, now=now)
+        access = read_access_token(token, key=state.settings.jwt_key, now=now)
     except InvalidTokenError:
         raise unauthorized() from None
-    principal = await _principal(state.database, state.cache, user_id)
+    principal = await _principal(state.database, state.cache, access.user_id)
     if principal is None:  # deleted or deactivated since the token was issued
+        raise unauthorized()
+    if access.issued_at < principal.tokens_valid_from:  # the password changed since
         raise unauthorized()
     return principal
 

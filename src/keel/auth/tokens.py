@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import jwt
@@ -20,14 +21,22 @@ def create_access_token(
     claims = {
         "sub": str(user_id),
         "type": "access",
-        "iat": int(now.timestamp()),
+        # Milliseconds: a token issued just after a password change must be
+        # told apart from one issued just before it (see read_access_token).
+        "iat": round(now.timestamp(), 3),
         "exp": int((now + lifetime).timestamp()),
     }
     return jwt.encode(claims, key, algorithm=ALGORITHM), int(lifetime.total_seconds())
 
 
-def read_access_token(token: str, *, key: str, now: datetime) -> int:
-    """The user id a valid, unexpired access token names."""
+@dataclass(frozen=True)
+class AccessToken:
+    user_id: int
+    issued_at: float  # seconds since the epoch
+
+
+def read_access_token(token: str, *, key: str, now: datetime) -> AccessToken:
+    """Whom a valid, unexpired access token names, and when it was issued."""
     try:
         claims = jwt.decode(
             token,
@@ -47,4 +56,6 @@ def read_access_token(token: str, *, key: str, now: datetime) -> int:
         raise InvalidTokenError("not an access token")
     if not isinstance(claims["exp"], int) or claims["exp"] <= now.timestamp():
         raise InvalidTokenError("token expired")
-    return int(claims["sub"])
+    if not isinstance(claims["iat"], int | float):
+        raise InvalidTokenError("malformed issue time")
+    return AccessToken(user_id=int(claims["sub"]), issued_at=float(claims["iat"]))

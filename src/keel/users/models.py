@@ -19,6 +19,8 @@ class User(SQLModel, table=True):
     username: str = Field(max_length=50)
     full_name: str | None = Field(default=None, max_length=255)
     hashed_password: str = Field(max_length=255)
+    # Tokens issued before the last password change are refused.
+    password_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     is_active: bool = True
     is_admin: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -25,7 +25,9 @@ async def get(session: AsyncSession, *, user_id: int) -> User | None:
 
 
 _users = User.__table__  # type: ignore[attr-defined]
-_PRINCIPAL = sa_select(_users.c.id, _users.c.username, _users.c.is_admin).where(
+_PRINCIPAL = sa_select(
+    _users.c.id, _users.c.username, _users.c.is_admin, _users.c.password_changed_at
+).where(
     _users.c.is_active == True  # noqa: E712 - SQL, not Python
 )
 
@@ -33,8 +35,14 @@ _PRINCIPAL = sa_select(_users.c.id, _users.c.username, _users.c.is_admin).where(
 async def principal(connection: AsyncConnection, *, user_id: int) -> Principal | None:
     """The active user ``user_id`` as a ``Principal`` (one Core query), or None."""
     row = (await connection.execute(_PRINCIPAL.where(_users.c.id == user_id))).first()
-    return (
-        None if row is None else Principal(id=row.id, username=row.username, is_admin=row.is_admin)
+    if row is None:
+        return None
+    changed = row.password_changed_at
+    return Principal(
+        id=row.id,
+        username=row.username,
+        is_admin=row.is_admin,
+        tokens_valid_from=0.0 if changed is None else changed.timestamp(),
     )
 
 

@@ -109,6 +109,9 @@ class Principal:
     id: int
     username: str
     is_admin: bool
+    # Seconds since the epoch: tokens issued before it (the last password change)
+    # are refused.
+    tokens_valid_from: float = 0.0
 
 
 class UserPublic(BaseModel):

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from keel.auth.passwords import Passwords
 from keel.db import transaction
 from keel.db.errors import invalid_input
-from keel.db.models import new_timestamps
+from keel.db.models import new_timestamps, utcnow
 from keel.db.rows import delete_row
 from keel.users.models import User, UserProfile
 from keel.users.schemas import ProfileIn, UserCreate, UserUpdateAdmin, UserUpdateMe
@@ -67,6 +67,7 @@ async def _apply(
     )
     if data.password is not None:
         changes["hashed_password"] = await passwords.hash_async(data.password.get_secret_value())
+        changes["password_changed_at"] = utcnow()
     async with transaction(session):
         for field, value in changes.items():
             setattr(user, field, value)
