@@ -54,6 +54,11 @@ def own_database(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     drop_database(url)
 
 
+def kind_of(database_url: str) -> str:
+    """``sqlite``, ``postgresql`` or ``mariadb``."""
+    return {"mysql": "mariadb"}.get(backend_name(database_url), backend_name(database_url))
+
+
 def titles_in(database_url: str) -> set[str]:
     engine = create_engine(sync_url(database_url), poolclass=NullPool)
     try:
@@ -193,7 +198,7 @@ async def test_a_database_outage_is_503_then_recovers_and_loses_no_acknowledged_
 ) -> None:
     """Eight clients write steadily; the database server stops (cleanly, or as in a
     crash) for five seconds and starts again; Keel is never restarted."""
-    kind = {"mysql": "mariadb"}.get(backend_name(own_database), backend_name(own_database))
+    kind = kind_of(own_database)
     require_server_control(kind)
     load, outage = Load(), Outage()
     settings = {"DB_POOL_TIMEOUT": str(POOL_TIMEOUT), "DB_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT)}
@@ -272,7 +277,7 @@ async def test_a_restart_between_requests_costs_at_most_one_503_per_pooled_conne
     the pool holds may fail one request (503, never a 500), and the first failure
     discards all of them. With DB_PING_AFTER_IDLE_SECONDS=0 (ping before every
     use) not even that."""
-    kind = {"mysql": "mariadb"}.get(backend_name(own_database), backend_name(own_database))
+    kind = kind_of(own_database)
     require_server_control(kind)
     settings = {
         "DB_POOL_TIMEOUT": str(POOL_TIMEOUT),
@@ -414,7 +419,7 @@ async def test_sigterm_lets_requests_in_flight_finish_refuses_new_ones_and_exits
         code = server.wait_for_exit(timeout=10)
         stopped_after = time.monotonic() - stopping
         print(
-            f"\n[{backend_name(own_database)}] SIGTERM: new connections refused "
+            f"\n[{kind_of(own_database)}] SIGTERM: new connections refused "
             f"after {refused_after:.2f} s; "
             f"{IN_FLIGHT} requests in flight answered 200; exit {code} "
             f"after {stopped_after:.2f} s"
@@ -448,14 +453,15 @@ async def test_a_request_past_the_graceful_timeout_is_cut_and_leaves_nothing_beh
                 stopped_after = time.monotonic() - stopping
             lock.release()
     print(
-        f"\n[{backend_name(own_database)}] --graceful-timeout 1: the stuck request "
+        f"\n[{kind_of(own_database)}] --graceful-timeout 1: the stuck request "
         f"got {answers[0].status}; "
         f"exit {code} after {stopped_after:.2f} s"
     )
     assert code == 0, server.log_tail()
     assert stopped_after < 1 + 5, stopped_after
-    # No success: uvicorn answers a request it cut 500 (or the connection just closes).
-    assert answers[0].status in (500, "RemoteProtocolError", "ReadError"), answers
+    # Never a success (uvicorn answers a request it cut with its own 500, today).
+    status = answers[0].status
+    assert not (isinstance(status, int) and status < 400), answers
     # The cut transaction never committed: once the lock is gone, the task is as it was.
     engine = create_engine(sync_url(own_database), poolclass=NullPool)
     try:

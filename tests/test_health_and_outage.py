@@ -155,6 +155,10 @@ async def test_a_write_stuck_on_a_lock_past_the_timeout_is_503_and_changes_nothi
             started = time.monotonic()
             response = await client.patch(path, json=body, headers=headers)
             waited = time.monotonic() - started
+        kind = backend_name(database_url).replace("mysql", "mariadb")
+        print(
+            f"\n[{kind}] PATCH {path} stuck on a lock: {response.status_code} after {waited:.2f} s"
+        )
         assert response.status_code == 503, response.text
         assert response.headers["retry-after"].isdigit()
         assert waited < wait_limit / 1000 + 2.0
