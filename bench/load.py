@@ -128,7 +128,8 @@ def _find(pattern: str, output: str) -> str:
 
 def wrk(server: Server, script: str, seconds: int, env: dict[str, str]) -> tuple[Sample, int]:
     """One wrk run (one thread, ten connections): the figures and the request count."""
-    command = ["taskset", "-c", LOAD_CORE, "wrk", "-t1", "-c10", f"-d{seconds}s", "--latency"]
+    command = ["taskset", "-c", LOAD_CORE, "wrk", "-t1", "-c10", f"-d{seconds}s"]
+    command += ["--latency", "--timeout", "10s"]
     command += ["-s", str(ROOT / "bench" / script), server.base_url]
     wrk_env = {**os.environ, **server.wrk_env, **env, "BENCH_NONCE": str(time.time_ns())}
     done = subprocess.run(command, check=True, capture_output=True, text=True, env=wrk_env)
@@ -138,8 +139,8 @@ def wrk(server: Server, script: str, seconds: int, env: dict[str, str]) -> tuple
     sample = Sample(
         rps=float(_find(r"Requests/sec:\s+([\d.]+)", output)),
         # The latency distribution's own lines, not a "+/- Stdev" column ending in 99%.
-        p50_ms=_ms(_find(r"^\s+50%\s+(\S+)$", output)),
-        p99_ms=_ms(_find(r"^\s+99%\s+(\S+)$", output)),
+        p50_ms=_ms(_find(r"^\s+50%\s+(\S+)\s*$", output)),
+        p99_ms=_ms(_find(r"^\s+99%\s+(\S+)\s*$", output)),
         cpu_us=0.0,
     )
     return sample, int(_find(r"(\d+) requests in", output))

@@ -151,7 +151,7 @@ def measure_servers(args: argparse.Namespace) -> report.Results:
     finally:
         load.stop(list(servers.values()))
         load.pin_postgres(load.all_cores())
-        data.remove_posted_tasks()
+        data.remove_posted_tasks()  # or, if the database is unreachable, the next run does
     return results
 
 
