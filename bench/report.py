@@ -39,6 +39,7 @@ class Results:
     bulk: BulkResult | None = None
     seed_seconds: float | None = None
     load_average: float = 0.0  # of the machine, over the minute before the run
+    commit: str = "unknown commit"
 
     def median(self, key: str, side: int, field: str) -> float:
         return statistics.median(getattr(sample, field) for sample in self.pairs[key][side])
@@ -184,27 +185,29 @@ def _cost_panel(axes: Any, results: Results, shown: list[Scenario]) -> None:
     axes.set_xlabel("CPU-cost ratio raw/Keel (1 = as cheap as raw; red: target)")
 
 
-def versions() -> str:
+def versions(commit: str) -> str:
     from bench.data import server_version
 
     wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)
     wrk_version = wrk.stdout.split("\n")[0].split(" Copyright")[0].strip()
     packages = ", ".join(f"{name} {version(name)}" for name in PACKAGES.split())
     return (
-        f"Keel {version('keel')} ({_commit()}), Python {platform.python_version()}, "
+        f"Keel {version('keel')} ({commit}), Python {platform.python_version()}, "
         f"PostgreSQL {server_version()}, {wrk_version}; {packages}. "
         f"{os.cpu_count()} cores, {platform.machine()}"
     )
 
 
-def _commit() -> str:
+def commit() -> str:
+    """The commit the servers run, and whether src/ differs from it."""
+
     def git(*args: str) -> str:
         done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
         return done.stdout.strip()
 
-    commit = git("rev-parse", "--short", "HEAD") or "unknown commit"
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
     changed = git("status", "--porcelain", "--", "src")
-    return f"commit {commit}" + (" with uncommitted changes in src/" if changed else "")
+    return f"commit {head}" + (" with uncommitted changes in src/" if changed else "")
 
 
 def _method(results: Results) -> str:
@@ -245,7 +248,7 @@ def document(results: Results, notes: str) -> str:
     parts += [
         "## Targets",
         "\n".join(targets(results)),
-        f"Measured with {versions()}, load average {results.load_average:.2f} before the run.",
+        f"Measured with {versions(results.commit)}, load average {results.load_average:.2f} before the run.",
     ]
     text = "\n\n".join(parts) + "\n"
     return text + (f"\n{notes}" if notes else "")

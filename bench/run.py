@@ -163,9 +163,10 @@ def main() -> None:
     busy = os.getloadavg()[0]
     if busy > 0.5:
         print(f"bench: the load average is {busy:.1f}: other work will lower the figures")
+    commit = report.commit()
     data.prepare()
     results = measure_servers(args)
-    results.load_average = busy
+    results.load_average, results.commit = busy, commit
     if not args.skip_seed_timing:
         results.seed_seconds = data.time_seed()
     print()
