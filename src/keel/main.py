@@ -21,8 +21,8 @@ from keel.auth.router import router as auth_router
 from keel.config import Settings
 from keel.db import Database, install_error_handlers
 from keel.db.cache import Cache, CacheStore, MemoryStore, NullStore, RedisStore
+from keel.db.cursors import CursorCodec
 from keel.db.migrations import Migrations
-from keel.db.pagination import CursorCodec
 from keel.health.router import router as health_router
 from keel.heroes.router import heroes as heroes_router
 from keel.heroes.router import teams as teams_router

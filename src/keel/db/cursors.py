@@ -1,0 +1,106 @@
+"""Opaque, signed list cursors: a keyset position (the sort's name, the last row's
+key and id) as ``<payload>.<signature>``, base64url with an HMAC-SHA256 of a key of
+the app's. A cursor that was cut, altered, forged or made for another sort order
+raises ``InvalidCursorError`` (a 422 at the edge), never anything else."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from keel.db.pagination import Keyset
+
+
+class InvalidCursorError(ValueError):
+    """The cursor was not made by this app for this sort order."""
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+class CursorCodec:
+    """Encodes a keyset position as ``<payload>.<signature>`` (base64url, HMAC-SHA256)."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = hashlib.sha256(b"keel.db.pagination:" + key).digest()
+
+    def _sign(self, payload: bytes) -> bytes:
+        return hmac.new(self._key, payload, hashlib.sha256).digest()[:16]
+
+    def encode(self, keyset: Keyset, values: tuple[Any, Any]) -> str:
+        payload = json.dumps([keyset.name, *map(_to_json, values)], separators=(",", ":"))
+        raw = payload.encode()
+        return f"{_b64(raw)}.{_b64(self._sign(raw))}"
+
+    def decode(self, cursor: str, keyset: Keyset) -> tuple[Any, Any]:
+        try:
+            payload_part, signature_part = cursor.split(".")
+            raw, signature = _unb64(payload_part), _unb64(signature_part)
+        except (ValueError, binascii.Error):
+            raise InvalidCursorError("The cursor is malformed.") from None
+        if not hmac.compare_digest(signature, self._sign(raw)):
+            raise InvalidCursorError("The cursor is not valid.")
+        try:
+            name, key_value, id_value = json.loads(raw)
+        except (ValueError, TypeError):
+            raise InvalidCursorError("The cursor is malformed.") from None
+        if name != keyset.name:
+            raise InvalidCursorError("The cursor belongs to another sort order.")
+        return (
+            _from_json(key_value, _python_type(keyset.key)),
+            _from_json(id_value, _python_type(keyset.id)),
+        )
+
+
+def _python_type(column: Any) -> type:
+    """The Python type of a column's values, looking through TypeDecorators
+    (SQLModel's AutoString, Keel's UTCDateTime) to the type they wrap."""
+    sql_type = column.type
+    while isinstance(sql_type, TypeDecorator):
+        sql_type = sql_type.impl_instance
+    python_type: type = sql_type.python_type
+    return python_type
+
+
+def _from_json(value: Any, python_type: type) -> Any:
+    if python_type is datetime:
+        if isinstance(value, str):
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError:
+                parsed = None
+            if parsed is not None and parsed.tzinfo is not None:
+                return parsed
+    elif python_type is Decimal:
+        if isinstance(value, str):
+            try:
+                amount = Decimal(value)
+            except InvalidOperation:
+                amount = None
+            if amount is not None and amount.is_finite():
+                return amount
+    elif type(value) is python_type:  # exact: a bool is not an int here
+        return value
+    raise InvalidCursorError("The cursor is malformed.")
