@@ -246,14 +246,14 @@ async def test_a_postgresql_read_session_holds_no_transaction(database: Database
     """Autocommit: each statement is its own transaction (no BEGIN, no ROLLBACK round
     trips); inside a transaction ``now()`` would stay the transaction's start."""
     async with database.read_sessionmaker() as session:
-        first = (await session.execute(text("SELECT now()"))).scalar_one()
+        first = await session.scalar(text("SELECT now()"))
         await asyncio.sleep(0.01)
-        second = (await session.execute(text("SELECT now()"))).scalar_one()
+        second = await session.scalar(text("SELECT now()"))
     assert second > first
     async with database.sessionmaker() as session:
-        first = (await session.execute(text("SELECT now()"))).scalar_one()
+        first = await session.scalar(text("SELECT now()"))
         await asyncio.sleep(0.01)
-        second = (await session.execute(text("SELECT now()"))).scalar_one()
+        second = await session.scalar(text("SELECT now()"))
     assert second == first
 
 
