@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import MetaData, func, select
 from sqlalchemy.sql import FromClause
@@ -114,3 +115,13 @@ async def database_with(url: str, tables: MetaData, **engine: Any) -> AsyncItera
         async with database.engine.begin() as connection:
             await connection.run_sync(tables.drop_all)
         await database.dispose()
+
+
+@asynccontextmanager
+async def started_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """``app`` with its lifespan run (a variant of the ``app`` fixture's settings,
+    say) and a client for it."""
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://keel.test") as client:
+            yield client

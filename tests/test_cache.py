@@ -17,7 +17,7 @@ from keel.config import Settings
 from keel.db.monitoring import count_queries
 from keel.main import create_app
 from tests.conftest import IN_CI, REDIS_URL, make_settings
-from tests.helpers import API, create_task, signed_up_headers
+from tests.helpers import API, create_task, signed_up_headers, started_client
 
 pytestmark = pytest.mark.anyio
 
@@ -125,26 +125,22 @@ async def test_an_unreachable_redis_is_a_miss_not_an_error(
     settings: Settings, app: FastAPI
 ) -> None:
     broken = create_app(make_settings(settings.database_url, redis_url="redis://127.0.0.1:9/0"))
-    async with LifespanManager(broken):
-        transport = httpx.ASGITransport(app=broken)
-        async with httpx.AsyncClient(transport=transport, base_url="http://keel.test") as client:
-            _, headers = await signed_up_headers(client)
-            await create_task(client, headers)
-            assert (await stats(client, headers))["total"] == 1
-            await create_task(client, headers)
-            assert (await stats(client, headers))["total"] == 2
+    async with started_client(broken) as client:
+        _, headers = await signed_up_headers(client)
+        await create_task(client, headers)
+        assert (await stats(client, headers))["total"] == 1
+        await create_task(client, headers)
+        assert (await stats(client, headers))["total"] == 2
 
 
 async def test_with_caching_off_every_read_asks_the_database(
     settings: Settings, app: FastAPI
 ) -> None:
     uncached = create_app(make_settings(settings.database_url, cache_enabled=False))
-    async with LifespanManager(uncached):
-        transport = httpx.ASGITransport(app=uncached)
-        async with httpx.AsyncClient(transport=transport, base_url="http://keel.test") as client:
-            _, headers = await signed_up_headers(client)
-            await create_task(client, headers)
-            await stats(client, headers)
-            with count_queries(uncached.state.database.engine) as log:
-                assert (await stats(client, headers))["total"] == 1
-            assert log.count == 2  # the current user, then the aggregate again
+    async with started_client(uncached) as client:
+        _, headers = await signed_up_headers(client)
+        await create_task(client, headers)
+        await stats(client, headers)
+        with count_queries(uncached.state.database.engine) as log:
+            assert (await stats(client, headers))["total"] == 1
+        assert log.count == 2  # the current user, then the aggregate again

@@ -6,7 +6,6 @@ import logging
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from sqlalchemy import text
@@ -16,7 +15,7 @@ from keel.db import Database, EngineSettings
 from keel.db.monitoring import DatabaseMetrics
 from keel.main import create_app
 from tests.conftest import make_settings
-from tests.helpers import API, create_task, signed_up_headers
+from tests.helpers import API, create_task, signed_up_headers, started_client
 
 pytestmark = pytest.mark.anyio
 
@@ -71,9 +70,7 @@ async def test_with_metrics_off_there_is_no_endpoint_and_requests_still_work(
     settings: Settings, app: FastAPI
 ) -> None:
     quiet = create_app(make_settings(settings.database_url, metrics_enabled=False))
-    async with LifespanManager(quiet):
-        transport = httpx.ASGITransport(app=quiet)
-        async with httpx.AsyncClient(transport=transport, base_url="http://keel.test") as client:
-            _, headers = await signed_up_headers(client)
-            assert (await client.get(f"{API}/tasks", headers=headers)).status_code == 200
-            assert (await client.get("/metrics")).status_code == 404
+    async with started_client(quiet) as client:
+        _, headers = await signed_up_headers(client)
+        assert (await client.get(f"{API}/tasks", headers=headers)).status_code == 200
+        assert (await client.get("/metrics")).status_code == 404
