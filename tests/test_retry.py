@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, exc, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from keel.db import Database
+from keel.db import Database, savepoint
 from keel.db.errors import is_unavailable
 from keel.db.retry import DEFAULT_ATTEMPTS, is_retryable, retrying
 from tests.helpers import database_with
@@ -102,3 +103,37 @@ async def test_other_errors_are_not_retried(database: Database) -> None:
         with pytest.raises(exc.IntegrityError):
             await retrying(session, work)
     assert attempts == 1
+
+
+async def test_a_deadlock_inside_a_savepoint_retries_the_whole_unit_of_work(
+    database: Database,
+) -> None:
+    """Two units of work lock the two rows in opposite orders, the second lock inside
+    a savepoint: the database kills one (MariaDB rolls its whole transaction back,
+    savepoint included), and that one runs again from the start instead of failing on
+    a savepoint that no longer exists. Both end up applied, once each."""
+    both_hold_their_first_row = asyncio.Barrier(2)
+
+    async def add_one(session: AsyncSession, first: int, second: int) -> None:
+        async def work() -> None:
+            connection = await session.connection()
+            await connection.execute(update(rows).where(rows.c.id == first).values(n=rows.c.n + 1))
+            attempts[first] += 1
+            if attempts[first] == 1:
+                await both_hold_their_first_row.wait()
+            async with savepoint(session):
+                await connection.execute(
+                    update(rows).where(rows.c.id == second).values(n=rows.c.n + 1)
+                )
+
+        await retrying(session, work)
+
+    attempts = {1: 0, 2: 0}
+    async with database.sessionmaker() as one, database.sessionmaker() as other:
+        await asyncio.gather(add_one(one, 1, 2), add_one(other, 2, 1))
+    assert sorted(attempts.values()) == [1, 2]  # one of them lost the race and ran again
+    async with database.engine.connect() as connection:
+        assert (await connection.execute(select(rows.c.n).order_by(rows.c.id))).scalars().all() == [
+            2,
+            2,
+        ]

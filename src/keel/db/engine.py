@@ -16,7 +16,9 @@ from typing import Any
 from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from keel.db.interrupts import classify_driver_errors
 from keel.db.liveness import ping_when_idle
+from keel.db.pool import fair_pool_class
 
 # backend -> (sync driver, async driver)
 DRIVERS: dict[str, tuple[str, str]] = {
@@ -217,6 +219,7 @@ def _install_mysql_listeners(engine: Engine, settings: EngineSettings) -> None:
 
 
 def _install_listeners(engine: Engine, settings: EngineSettings) -> None:
+    classify_driver_errors(engine)
     backend = _backend(engine.url)
     if backend == "sqlite":
         _install_sqlite_listeners(engine, read_only=settings.read_only)
@@ -262,8 +265,13 @@ def make_sync_engine(settings: EngineSettings) -> Engine:
 
 
 def make_async_engine(settings: EngineSettings) -> AsyncEngine:
-    """An async engine (the request path) with Keel's pool, pragmas and timeouts."""
+    """An async engine (the request path) with Keel's pool, pragmas and timeouts;
+    its pool admits waiting requests in arrival order (``keel.db.pool``)."""
     url = _url_for(settings, use_async=True)
-    engine = create_async_engine(url, **_engine_kwargs(settings, url))
+    kwargs = _engine_kwargs(settings, url)
+    poolclass = fair_pool_class(url)
+    if poolclass is not None:
+        kwargs["poolclass"] = poolclass
+    engine = create_async_engine(url, **kwargs)
     _install_listeners(engine.sync_engine, settings)
     return engine

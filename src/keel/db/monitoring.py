@@ -1,5 +1,5 @@
 """Watching the SQL an engine runs: a query counter for tests, Prometheus metrics
-(query latency, slow queries, pool use) and a slow-query log.
+(query latency, slow queries, pool use and the wait for it) and a slow-query log.
 
 Both hang on SQLAlchemy's cursor events, so they see every statement the ORM or Core
 sends, on any dialect, and nothing the driver does on its own (pre-ping, the
@@ -21,6 +21,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, QueuePool, event
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from keel.db.pool import FairQueuePool
 
 logger = logging.getLogger("keel.db.slow_query")
 
@@ -92,11 +94,21 @@ class DatabaseMetrics:
             ["database"],
             registry=registry,
         )
+        self.pool_wait_seconds = Histogram(
+            "keel_db_pool_wait_seconds",
+            "Time a request waited to be admitted to a pooled connection, by database.",
+            ["database"],
+            registry=registry,
+            buckets=(0.0001, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
         self._pools = _PoolCollector()
         registry.register(self._pools)
 
     def watch_pool(self, name: str, engine: Engine | AsyncEngine) -> None:
-        self._pools.engines[name] = _sync(engine)
+        target = _sync(engine)
+        self._pools.engines[name] = target
+        if isinstance(target.pool, FairQueuePool):
+            target.pool.gate.on_admit = self.pool_wait_seconds.labels(name).observe
 
 
 class _PoolCollector(Collector):
@@ -112,13 +124,21 @@ class _PoolCollector(Collector):
         overflow = GaugeMetricFamily(
             "keel_db_pool_overflow", "Connections open beyond the pool size.", labels=["database"]
         )
+        waiting = GaugeMetricFamily(
+            "keel_db_pool_waiting",
+            "Requests waiting, in arrival order, for a pooled connection.",
+            labels=["database"],
+        )
         for name, engine in self.engines.items():
             pool = engine.pool
             if isinstance(pool, QueuePool):
                 in_use.add_metric([name], pool.checkedout())
                 overflow.add_metric([name], max(pool.overflow(), 0))
+            if isinstance(pool, FairQueuePool):
+                waiting.add_metric([name], pool.gate.waiting)
         yield in_use
         yield overflow
+        yield waiting
 
 
 def instrument(

@@ -19,28 +19,17 @@ from typing import TypeVar
 from sqlalchemy.exc import DBAPIError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from keel.db.errors import mysql_errno, sqlstate
+from keel.db.classify import is_retryable
 from keel.db.session import transaction
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-RETRYABLE_SQLSTATES = {"40001", "40P01"}
-RETRYABLE_MYSQL_ERRNOS = {1205, 1213}
+__all__ = ["is_retryable", "retrying"]
+
 DEFAULT_ATTEMPTS = 4
 BASE_DELAY_SECONDS = 0.01
-
-
-def is_retryable(error: BaseException) -> bool:
-    if not isinstance(error, DBAPIError):
-        return False
-    if "database is locked" in str(error.orig):  # SQLITE_BUSY
-        return True
-    errno = mysql_errno(error.orig)
-    if errno is not None:
-        return errno in RETRYABLE_MYSQL_ERRNOS
-    return sqlstate(error.orig) in RETRYABLE_SQLSTATES
 
 
 async def retrying(

@@ -22,11 +22,13 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from keel.db.classify import is_retryable
 from keel.db.engine import SQLITE_BEGIN, EngineSettings, make_async_engine, make_sync_engine
 from keel.db.monitoring import DatabaseMetrics, instrument
 
@@ -247,10 +249,26 @@ async def _begin_writing(session: AsyncSession) -> None:
 async def savepoint(session: AsyncSession) -> AsyncIterator[AsyncSession]:
     """A nested unit of work inside ``transaction``: on error only the work done in
     this block is undone (``ROLLBACK TO SAVEPOINT``) and the error propagates, so
-    the caller can record it and carry on with the outer transaction."""
-    async with session.begin_nested():
+    the caller can record it and carry on with the outer transaction.
+
+    A deadlock on MySQL/MariaDB ends the whole transaction, savepoints included, so
+    there is nothing to roll back to: then the deadlock itself propagates (not the
+    "savepoint does not exist" that rolling back to it answers), and ``retrying``
+    runs the unit of work again from the start, as after a deadlock anywhere else.
+    """
+    nested = await session.begin_nested()
+    try:
         # SQLAlchemy emits SAVEPOINT lazily, at the session's next use of its
         # connection; a Connection object fetched before this block would run its
         # statements outside the savepoint. Emit it now.
         await session.connection()
         yield session
+    except BaseException as error:
+        try:
+            await nested.rollback()
+        except DBAPIError as lost:
+            if is_retryable(error) and is_retryable(lost):
+                raise error from lost
+            raise
+        raise
+    await nested.commit()
