@@ -33,6 +33,7 @@ from keel.observability import router as metrics_router
 from keel.openapi import document_shared_answers
 from keel.orders.router import router as orders_router
 from keel.posts.router import router as posts_router
+from keel.shutdown import CutRequestsAnswer503
 from keel.tasks.router import router as tasks_router
 from keel.users.router import router as users_router
 
@@ -134,8 +135,9 @@ CORS_RESPONSE_HEADERS = ["Retry-After", "Idempotent-Replayed", "ETag"]
 
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
-    """Outermost first: request metrics (every answer counted), CORS (every answer,
-    a 413 too, readable by an allowed origin), the body size limit."""
+    """Outermost first: the 503 for a request the shutdown cut, request metrics
+    (every answer counted), CORS (every answer, a 413 too, readable by an allowed
+    origin), the body size limit."""
     app.add_middleware(
         BodySizeLimit,
         default=settings.max_body_bytes,
@@ -153,6 +155,7 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
         )
     if settings.metrics_enabled:
         app.add_middleware(RequestMetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(CutRequestsAnswer503)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
