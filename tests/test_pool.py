@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import MetaData, exc, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.util import greenlet_spawn
 
 from keel.db import Database
@@ -81,19 +82,24 @@ async def test_a_request_not_admitted_within_the_pool_timeout_is_unavailable(
             assert (await connection.execute(text("SELECT 1"))).scalar() == 1
 
 
+async def holding_the_only_connection(database: Database) -> AsyncConnection:
+    held = await database.engine.connect()
+    await held.execute(text("SELECT 1"))
+    return held
+
+
+async def one_statement(database: Database) -> int:
+    async with database.engine.connect() as connection:
+        return int((await connection.execute(text("SELECT 7"))).scalar_one())
+
+
 async def test_a_waiter_cancelled_in_the_queue_loses_no_permit(database: Database) -> None:
     """One waiter gives up (its task is cancelled); the one behind it is admitted as
     soon as the connection comes back, and afterwards the pool is whole again."""
     gate = gate_of(database).gate
-    held = await database.engine.connect()
-    await held.execute(text("SELECT 1"))
-
-    async def one_statement() -> int:
-        async with database.engine.connect() as connection:
-            return int((await connection.execute(text("SELECT 7"))).scalar_one())
-
-    quitter = asyncio.create_task(one_statement())
-    patient = asyncio.create_task(one_statement())
+    held = await holding_the_only_connection(database)
+    quitter = asyncio.create_task(one_statement(database))
+    patient = asyncio.create_task(one_statement(database))
     await asyncio.sleep(0.05)
     assert gate.waiting == 2
     quitter.cancel()
@@ -110,15 +116,9 @@ async def test_a_cancel_just_after_admission_passes_the_connection_on(database: 
     """A waiter handed the connection in the same moment it is cancelled must not keep
     the permit: the next waiter gets it."""
     gate = gate_of(database).gate
-    held = await database.engine.connect()
-    await held.execute(text("SELECT 1"))
-
-    async def one_statement() -> int:
-        async with database.engine.connect() as connection:
-            return int((await connection.execute(text("SELECT 7"))).scalar_one())
-
-    unlucky = asyncio.create_task(one_statement())
-    next_in_line = asyncio.create_task(one_statement())
+    held = await holding_the_only_connection(database)
+    unlucky = asyncio.create_task(one_statement(database))
+    next_in_line = asyncio.create_task(one_statement(database))
     await asyncio.sleep(0.05)
     await held.close()  # hands the permit to `unlucky`, which has not run yet
     unlucky.cancel()
