@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SERVER_CORE, LOAD_CORE = "0", "1"
 TICKS = os.sysconf("SC_CLK_TCK")
 WARM_UP_SECONDS = 2
+# Under a crowd, a request unanswered this long counts as a client timeout.
+CROWD_TIMEOUT_SECONDS = 2
 
 
 @dataclass
@@ -126,24 +128,78 @@ def _find(pattern: str, output: str) -> str:
     return found.group(1)
 
 
-def wrk(server: Server, script: str, seconds: int, env: dict[str, str]) -> tuple[Sample, int]:
-    """One wrk run (one thread, ten connections): the figures and the request count."""
-    command = ["taskset", "-c", LOAD_CORE, "wrk", "-t1", "-c10", f"-d{seconds}s"]
-    command += ["--latency", "--timeout", "10s"]
+def _run_wrk(
+    server: Server,
+    script: str,
+    seconds: int,
+    env: dict[str, str],
+    *,
+    connections: int,
+    timeout: float = 10,
+) -> str:
+    """wrk's report of one run: one thread, ``connections`` connections, core 1; a
+    request unanswered after ``timeout`` seconds counts as a timeout."""
+    command = ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s"]
+    command += ["--latency", "--timeout", f"{timeout:g}s"]
     command += ["-s", str(ROOT / "bench" / script), server.base_url]
     wrk_env = {**os.environ, **server.wrk_env, **env, "BENCH_NONCE": str(time.time_ns())}
     done = subprocess.run(command, check=True, capture_output=True, text=True, env=wrk_env)
-    output = done.stdout
+    return done.stdout
+
+
+def _latencies(output: str) -> tuple[float, float]:
+    """p50 and p99 from the latency distribution's own lines (not a "+/- Stdev"
+    column ending in 99%)."""
+    return (
+        _ms(_find(r"^\s+50%\s+(\S+)\s*$", output)),
+        _ms(_find(r"^\s+99%\s+(\S+)\s*$", output)),
+    )
+
+
+def wrk(server: Server, script: str, seconds: int, env: dict[str, str]) -> tuple[Sample, int]:
+    """One wrk run on ten connections: the figures and the request count; any
+    error or non-2xx answer stops the bench."""
+    output = _run_wrk(server, script, seconds, env, connections=10)
     if "Non-2xx" in output or "Socket errors" in output:
         raise RuntimeError(f"errors from {server.name} under {script}:\n{output}")
-    sample = Sample(
-        rps=float(_find(r"Requests/sec:\s+([\d.]+)", output)),
-        # The latency distribution's own lines, not a "+/- Stdev" column ending in 99%.
-        p50_ms=_ms(_find(r"^\s+50%\s+(\S+)\s*$", output)),
-        p99_ms=_ms(_find(r"^\s+99%\s+(\S+)\s*$", output)),
-        cpu_us=0.0,
+    p50, p99 = _latencies(output)
+    rps = float(_find(r"Requests/sec:\s+([\d.]+)", output))
+    return Sample(rps=rps, p50_ms=p50, p99_ms=p99, cpu_us=0.0), int(
+        _find(r"(\d+) requests in", output)
     )
-    return sample, int(_find(r"(\d+) requests in", output))
+
+
+@dataclass(frozen=True)
+class Crowd:
+    """One run with many connections: errors are figures here, not failures."""
+
+    connections: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    timeouts: int  # requests unanswered after CROWD_TIMEOUT_SECONDS
+    non_2xx: int
+
+
+def crowd(
+    server: Server, script: str, seconds: int, env: dict[str, str], *, connections: int
+) -> Crowd:
+    """A warm-up, then a run with ``connections`` connections."""
+    _run_wrk(server, script, WARM_UP_SECONDS, env, connections=connections)
+    output = _run_wrk(
+        server, script, seconds, env, connections=connections, timeout=CROWD_TIMEOUT_SECONDS
+    )
+    errors = re.search(r"Socket errors:.*timeout (\d+)", output)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    p50, p99 = _latencies(output)
+    return Crowd(
+        connections=connections,
+        rps=float(_find(r"Requests/sec:\s+([\d.]+)", output)),
+        p50_ms=p50,
+        p99_ms=p99,
+        timeouts=int(errors.group(1)) if errors else 0,
+        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
+    )
 
 
 def measure(server: Server, script: str, seconds: int, env: dict[str, str]) -> Sample:

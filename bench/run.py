@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 import httpx
-from bench import bulk, data, load, report
+from bench import bulk, data, load, report, sweep
 from bench.load import Sample, Server
 from bench.scenarios import (
     DEEP_WALK,
@@ -45,6 +45,11 @@ def arguments() -> argparse.Namespace:
         "--skip-seed-timing",
         action="store_true",
         help="do not time keel db seed --users 10000 --tasks 1000000 (about 1.5 min)",
+    )
+    parser.add_argument(
+        "--sweep-only",
+        action="store_true",
+        help="only the concurrency sweep (10, 40, 160 connections); updates its section",
     )
     parser.add_argument("--write", default=str(ROOT / "docs" / "benchmarks.md"))
     return parser.parse_args()
@@ -131,15 +136,21 @@ def run_scenarios(servers: dict[str, Server], rounds: int, seconds: int) -> repo
     return results
 
 
-def measure_servers(args: argparse.Namespace) -> report.Results:
-    """Everything that needs the servers up: the wrk scenarios, then the bulk insert."""
+def measure_servers(args: argparse.Namespace) -> tuple[report.Results, sweep.Sweep]:
+    """Everything that needs the servers up: the wrk scenarios, the concurrency
+    sweep, then the bulk insert."""
     load.pin_postgres(load.LOAD_CORE)
     servers: dict[str, Server] = {}
     try:
         servers = start_servers()
         give_wrk_what_it_needs(servers)
         check_shapes(servers)
-        results = run_scenarios(servers, args.rounds, args.seconds)
+        results = report.Results(args.rounds, args.seconds, {})
+        if not args.sweep_only:
+            results = run_scenarios(servers, args.rounds, args.seconds)
+        crowds = sweep.run(servers, args.seconds)
+        if args.sweep_only:
+            return results, crowds
         keel = servers[KEEL]
         results.bulk = bulk.measure(
             base_url=keel.base_url,
@@ -152,7 +163,7 @@ def measure_servers(args: argparse.Namespace) -> report.Results:
         load.stop(list(servers.values()))
         load.pin_postgres(load.all_cores())
         data.remove_posted_tasks()  # or, if the database is unreachable, the next run does
-    return results
+    return results, crowds
 
 
 def main() -> None:
@@ -165,7 +176,15 @@ def main() -> None:
         print(f"bench: the load average is {busy:.1f}: other work will lower the figures")
     commit = report.commit()
     data.prepare()
-    results = measure_servers(args)
+    results, crowds = measure_servers(args)
+    markdown = Path(args.write)
+    print()
+    print(sweep.table(crowds))
+    print("\n".join(sweep.targets(crowds)))
+    if args.sweep_only:
+        sweep.write(crowds, markdown, before=report.NOTES)
+        print(f"\nupdated the sweep in {markdown}")
+        return
     results.load_average, results.commit = busy, commit
     if not args.skip_seed_timing:
         results.seed_seconds = data.time_seed()
@@ -176,8 +195,8 @@ def main() -> None:
         print(report.bulk_table(results.bulk))
     print()
     print("\n".join(report.targets(results)))
-    markdown = Path(args.write)
     report.write(results, markdown, markdown.with_suffix(".png"))
+    sweep.write(crowds, markdown, before=report.NOTES)
     print(f"\nwrote {markdown} and {markdown.with_suffix('.png').name}")
 
 

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     db_pool_recycle: int | None = Field(default=None, ge=-1)
     db_connect_timeout: float = Field(default=5.0, gt=0)
     db_ping_after_idle_seconds: float = Field(default=10.0, ge=0)
+    # API requests let in at once (the rest queue in arrival order, see
+    # keel.admission); None: twice the primary pool's connections; 0: no limit.
+    max_requests_in_flight: int | None = Field(default=None, ge=0)
     db_echo: bool = False
     slow_query_ms: int = Field(default=200, ge=0)
     metrics_enabled: bool = True

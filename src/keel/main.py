@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 import keel
 from keel.accounts.router import router as accounts_router
+from keel.admission import RequestAdmission
 from keel.analytics.router import router as analytics_router
 from keel.auth.passwords import Passwords
 from keel.auth.router import router as auth_router
@@ -22,6 +23,7 @@ from keel.config import Settings
 from keel.db import Database, install_error_handlers
 from keel.db.cache import Cache, CacheStore, MemoryStore, NullStore, RedisStore
 from keel.db.cursors import CursorCodec
+from keel.db.engine import pool_limits
 from keel.db.migrations import Migrations
 from keel.health.router import router as health_router
 from keel.heroes.router import heroes as heroes_router
@@ -136,8 +138,9 @@ CORS_RESPONSE_HEADERS = ["Retry-After", "Idempotent-Replayed", "ETag"]
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
     """Outermost first: the 503 for a request the shutdown cut, request metrics
-    (every answer counted), CORS (every answer, a 413 too, readable by an allowed
-    origin), the body size limit."""
+    (every answer counted), admission in arrival order (MAX_REQUESTS_IN_FLIGHT at
+    once), CORS (every answer, a 413 too, readable by an allowed origin), the body
+    size limit."""
     app.add_middleware(
         BodySizeLimit,
         default=settings.max_body_bytes,
@@ -152,6 +155,14 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
             allow_headers=CORS_REQUEST_HEADERS,
             expose_headers=CORS_RESPONSE_HEADERS,
             max_age=600,
+        )
+    connections, pool_timeout = pool_limits(settings.engine_settings(settings.database_url))
+    in_flight = settings.max_requests_in_flight
+    if in_flight is None:
+        in_flight = 2 * connections
+    if in_flight:
+        app.add_middleware(
+            RequestAdmission, prefix=API_PREFIX, limit=in_flight, timeout=pool_timeout
         )
     if settings.metrics_enabled:
         app.add_middleware(RequestMetricsMiddleware, metrics=app.state.metrics)

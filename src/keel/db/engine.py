@@ -127,6 +127,20 @@ def _pool_kwargs(settings: EngineSettings, url: URL) -> dict[str, Any]:
     }
 
 
+# What SQLAlchemy's queue pool uses when nothing is set (SQLite files).
+_SQLALCHEMY_POOL_DEFAULTS = {"pool_size": 5, "max_overflow": 10, "pool_timeout": 30.0}
+
+
+def pool_limits(settings: EngineSettings) -> tuple[int, float]:
+    """How many connections the engine's pool may open at once, and how long a
+    checkout waits for one: what admission in front of it should match."""
+    url = make_url(settings.url)
+    chosen = {**_SQLALCHEMY_POOL_DEFAULTS, **_pool_kwargs(settings, url)}
+    return int(chosen["pool_size"]) + max(int(chosen["max_overflow"]), 0), float(
+        chosen["pool_timeout"]
+    )
+
+
 def _connect_args(settings: EngineSettings, url: URL) -> dict[str, Any]:
     driver = url.get_driver_name()
     timeout = settings.connect_timeout

@@ -64,12 +64,23 @@ class AdmissionGate:
         return self.capacity - self._free
 
     def enter(self) -> None:
+        """Take a permit, from SQLAlchemy's sync code inside its greenlet."""
+        if not self._take_free():
+            await_(self._wait())
+
+    async def admit(self) -> None:
+        """Take a permit, from async code."""
+        if not self._take_free():
+            await self._wait()
+
+    def _take_free(self) -> bool:
+        """A free permit, if one is free and nobody is waiting for it."""
         if self._free > 0 and not self._waiters:
             self._free -= 1
             if self.on_admit is not None:
                 self.on_admit(0.0)
-            return
-        await_(self._wait())
+            return True
+        return False
 
     async def _wait(self) -> None:
         loop = asyncio.get_running_loop()

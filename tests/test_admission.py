@@ -1,0 +1,75 @@
+"""keel.admission: API requests let in a bounded number at a time, in arrival order."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from starlette.types import Receive, Scope, Send
+
+from keel.admission import RequestAdmission
+
+pytestmark = pytest.mark.anyio
+
+
+class Held:
+    """An inner app whose API requests wait until released; it records who ran."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.ran: list[str] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.ran.append(scope["path"])
+        if scope["path"].startswith("/api/v1/slow"):
+            await self.release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"done"})
+
+
+def client_for(inner: Held, *, limit: int, timeout: float) -> httpx.AsyncClient:
+    app = RequestAdmission(inner, prefix="/api/v1", limit=limit, timeout=timeout)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://keel.test")
+
+
+async def test_requests_past_the_limit_wait_and_go_in_in_arrival_order() -> None:
+    inner = Held()
+    async with client_for(inner, limit=1, timeout=5) as client:
+        first = asyncio.create_task(client.get("/api/v1/slow/0"))
+        await asyncio.sleep(0.02)
+        queued = []
+        for number in range(1, 4):
+            queued.append(asyncio.create_task(client.get(f"/api/v1/slow/{number}")))
+            await asyncio.sleep(0.01)
+        assert inner.ran == ["/api/v1/slow/0"]  # the others wait before any work
+        inner.release.set()
+        answers = await asyncio.gather(first, *queued)
+    assert [answer.status_code for answer in answers] == [200] * 4
+    assert inner.ran == [f"/api/v1/slow/{number}" for number in range(4)]
+
+
+async def test_a_request_not_let_in_within_the_timeout_is_503_and_never_runs() -> None:
+    inner = Held()
+    async with client_for(inner, limit=1, timeout=0.2) as client:
+        first = asyncio.create_task(client.get("/api/v1/slow/held"))
+        await asyncio.sleep(0.02)
+        refused = await client.post("/api/v1/slow/refused")
+        assert refused.status_code == 503
+        assert refused.headers["retry-after"].isdigit()
+        assert "detail" in refused.json()
+        inner.release.set()
+        assert (await first).status_code == 200
+        assert inner.ran == ["/api/v1/slow/held"]
+        assert (await client.get("/api/v1/slow/after")).status_code == 200
+
+
+async def test_probes_metrics_and_other_paths_are_never_queued() -> None:
+    inner = Held()
+    async with client_for(inner, limit=1, timeout=0.2) as client:
+        held = asyncio.create_task(client.get("/api/v1/slow/held"))
+        await asyncio.sleep(0.02)
+        for path in ("/api/v1/health/ready", "/health/live", "/metrics", "/docs"):
+            assert (await client.get(path)).status_code == 200, path
+        inner.release.set()
+        await held
