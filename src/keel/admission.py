@@ -27,7 +27,7 @@ class RequestAdmission:
     def __init__(self, app: ASGIApp, *, prefix: str, limit: int, timeout: float) -> None:
         self.app = app
         self.prefix = prefix
-        self.gate = AdmissionGate(limit, timeout=timeout)
+        self.gate = AdmissionGate(limit, timeout=timeout, what="a turn to be served")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")

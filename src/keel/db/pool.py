@@ -1,13 +1,13 @@
 """A connection pool that admits waiting requests in arrival order.
 
-SQLAlchemy's asyncio pool hands a returned connection to whoever asks next, not to
-whoever has waited longest: the waiter it wakes runs a moment later, and a request
-that arrived in between (or a waiter woken for another reason) takes the connection
-first; the loser goes back to the end of the queue (asyncio.Queue's ``get`` does
-that, CPython issue 83055; asyncpg's own pool has the same defect, its issue 1247).
-With more clients than connections a few requests then wait through lap after lap
-while the median stays low: multi-second stalls and client timeouts from a server
-that is only a little busy.
+SQLAlchemy's asyncio pool does not promise a returned connection to whoever has
+waited longest: its queue is an ``asyncio.Queue``, whose woken getter competes with
+every other ``get`` and goes back to the end of the line when it loses (CPython
+issue 83055; asyncpg's own pool has the same defect, its issue 1247). Measured
+against ``keel serve`` with more clients than connections, a few requests waited
+through lap after lap while the median stayed low: p99 up to 100 x p50, seconds-long
+stalls and client timeouts from a server that was only a little busy
+(docs/benchmarks.md, docs/reliability.md).
 
 ``FairQueuePool`` puts an ``AdmissionGate`` in front of SQLAlchemy's pool. The gate
 holds one permit per connection the pool may open (``pool_size + max_overflow``);
@@ -41,18 +41,29 @@ from keel.db.interrupts import mark_database_cancel
 
 
 class AdmissionGate:
-    """At most ``capacity`` holders at once; the others wait in arrival order, each
-    at most ``timeout`` seconds. ``enter`` is called from SQLAlchemy's sync code
-    inside its greenlet (it awaits through ``sqlalchemy.util.await_``); ``leave`` is
-    plain sync code."""
+    """At most ``capacity`` holders of ``what`` at once; the others wait in arrival
+    order, each at most ``timeout`` seconds (then ``sqlalchemy.exc.TimeoutError``).
+    ``enter`` is called from SQLAlchemy's sync code inside its greenlet (it awaits
+    through ``sqlalchemy.util.await_``), ``admit`` from async code; ``leave`` is plain
+    sync code."""
 
-    def __init__(self, capacity: int, *, timeout: float) -> None:
+    def __init__(
+        self,
+        capacity: int,
+        *,
+        timeout: float,
+        what: str = "a permit",
+        on_cancel: Callable[[BaseException], None] | None = None,
+    ) -> None:
         self.capacity = capacity
         self.timeout = timeout
+        self.what = what
         self._free = capacity
         self._waiters: deque[asyncio.Future[None]] = deque()
         # Called with the seconds each admission waited (0.0 when it did not).
         self.on_admit: Callable[[float], None] | None = None
+        # Called with the CancelledError of a waiter cancelled in the queue.
+        self.on_cancel = on_cancel
 
     @property
     def waiting(self) -> int:
@@ -91,7 +102,8 @@ class AdmissionGate:
         try:
             await turn
         except asyncio.CancelledError as cancelled:
-            mark_database_cancel(cancelled)
+            if self.on_cancel is not None:
+                self.on_cancel(cancelled)
             if turn.done() and not turn.cancelled() and turn.exception() is None:
                 self.leave()  # admitted just as we were cancelled: pass the permit on
             raise
@@ -106,7 +118,7 @@ class AdmissionGate:
             waited = f"{self.timeout:g}"
             turn.set_exception(
                 sa_exc.TimeoutError(
-                    f"no database connection became free within {waited} s "
+                    f"waited {waited} s for {self.what} in vain "
                     f"({self.capacity} in use, {self.waiting} waiting)"
                 )
             )
@@ -133,7 +145,14 @@ class FairQueuePool(AsyncAdaptedQueuePool):
         # max_overflow=-1: no limit on connections, so none on admissions either.
         unbounded = self._max_overflow < 0
         capacity = sys.maxsize if unbounded else self.size() + self._max_overflow
-        self.gate = AdmissionGate(capacity, timeout=self._timeout)
+        # A cancelled wait is a cancelled database call (keel.db.interrupts): the
+        # TimeoutError of an asyncio.timeout around it is a 503, not a bug.
+        self.gate = AdmissionGate(
+            capacity,
+            timeout=self._timeout,
+            what="a database connection",
+            on_cancel=mark_database_cancel,
+        )
 
     def _do_get(self) -> ConnectionPoolEntry:
         self.gate.enter()
