@@ -7,11 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
 
 import keel
 from keel.accounts.router import router as accounts_router
@@ -92,16 +89,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.cache.close()
 
 
-async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
-    """FastAPI's 422, minus the ``input`` it would echo back (a password, say)."""
-    assert isinstance(error, RequestValidationError)
-    errors = [
-        {key: value for key, value in item.items() if key not in ("input", "url")}
-        for item in error.errors()
-    ]
-    return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
-
-
 def _cache(settings: Settings, metrics: Metrics) -> Cache:
     """Redis when REDIS_URL is set (shared by every worker), else this process's
     memory; nothing at all with CACHE_ENABLED=false."""
@@ -180,7 +167,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cache = _cache(settings, app.state.metrics)
     _install_middleware(app, settings)
     install_error_handlers(app)
-    app.add_exception_handler(RequestValidationError, _validation_error)
 
     api = APIRouter(prefix=API_PREFIX)
     # Routes are matched in this order, one by one: the busiest come first. The

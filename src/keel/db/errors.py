@@ -21,6 +21,7 @@ import logging
 from collections.abc import Mapping
 
 from fastapi import FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
@@ -121,6 +122,17 @@ async def _database_error(request: Request, error: Exception) -> JSONResponse:
     raise error
 
 
+async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
+    """FastAPI's 422, minus the ``input`` (and the docs ``url``) it would echo back:
+    the value refused may be a password."""
+    assert isinstance(error, RequestValidationError)
+    errors = [
+        {key: value for key, value in item.items() if key not in ("input", "url")}
+        for item in error.errors()
+    ]
+    return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+
+
 def rejected_value_response(message: str) -> JSONResponse:
     """A 422 for a value the database refused, in FastAPI's list form like every
     422; the database does not say which field, so the location is the request."""
@@ -152,7 +164,8 @@ def install_error_handlers(app: FastAPI) -> None:
     not fit its column a 422, a database that cannot serve now a 503; anything else
     stays a 500 (a bug), and so does a ``TimeoutError`` that did not interrupt a
     database call. A versioned row changed by someone else meanwhile is a 412
-    (``keel.db.versioning``)."""
+    (``keel.db.versioning``). Invalid input is FastAPI's 422 without the ``input``
+    it would echo back, so a refused password never appears in an answer."""
     for error_type in (
         sa_exc.DBAPIError,
         sa_exc.TimeoutError,
@@ -160,4 +173,5 @@ def install_error_handlers(app: FastAPI) -> None:
         TimeoutError,
     ):
         app.add_exception_handler(error_type, _database_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
     install_stale_data_handler(app)
