@@ -14,10 +14,10 @@ from fastapi import FastAPI
 from sqlalchemy import insert, text
 
 from keel.db import AsyncSessionDep, Database, backend_name, transaction
-from keel.db.models import metadata
 from keel.db.testing import delete_all_rows
 from keel.heroes.models import Team
 from keel.main import create_app
+from keel.tables import metadata
 from tests.conftest import make_settings
 from tests.helpers import count_rows
 

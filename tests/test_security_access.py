@@ -24,7 +24,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from jwt.warnings import InsecureKeyLengthWarning
 
 from keel.auth.dependencies import get_admin_user, get_current_user, get_optional_user
-from keel.db.models import metadata
+from keel.tables import metadata
 from tests.helpers import API, PASSWORD, count_rows, create_task, sign_up, token_for
 
 pytestmark = pytest.mark.anyio

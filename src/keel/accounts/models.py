@@ -7,7 +7,8 @@ from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
 from keel.db.errors import register_constraint_messages
-from keel.db.models import Money, UTCDateTime, table_args, utcnow
+from keel.db.models import Money, UTCDateTime, utcnow
+from keel.tables import table_args
 
 
 class Account(SQLModel, table=True):

@@ -5,7 +5,8 @@ from datetime import datetime
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from keel.db.models import UTCDateTime, table_args
+from keel.db.models import UTCDateTime
+from keel.tables import table_args
 
 
 class LoginFailure(SQLModel, table=True):

@@ -1,21 +1,22 @@
 """What every table shares: constraint names, UTC timestamps, MySQL table options.
 
-Import this module before defining tables: it gives ``SQLModel.metadata`` a naming
-convention, so every index and constraint has the same, predictable name on every
-dialect (Alembic migrations stay stable, and ``keel.db.errors`` can tell which
-constraint a driver error is about).
+``with_naming_convention(metadata)`` gives a ``MetaData`` (``SQLModel.metadata``,
+say) ``NAMING_CONVENTION``, so every index and constraint has the same, predictable
+name on every dialect: Alembic migrations stay stable, and ``keel.db.errors`` can
+tell which constraint a driver error is about. Call it before the first table is
+defined on that metadata; importing this module changes nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, TypedDict
 
-from sqlalchemy import BigInteger, DateTime, Dialect, Numeric
+from sqlalchemy import BigInteger, DateTime, Dialect, MetaData, Numeric
 from sqlalchemy.dialects import mysql
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import SQLModel
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -25,8 +26,25 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-metadata = SQLModel.metadata
-metadata.naming_convention = NAMING_CONVENTION
+
+def with_naming_convention(
+    metadata: MetaData, convention: Mapping[str, str] = NAMING_CONVENTION
+) -> MetaData:
+    """``metadata`` with ``convention`` for its constraint and index names.
+
+    A table defined on it before this call would keep the names it was given (none,
+    for most constraints): that is refused with ``ValueError``, at start-up, rather
+    than found later as a 409 without its sentence."""
+    wanted = dict(convention)
+    if metadata.tables and dict(metadata.naming_convention) != wanted:
+        defined = ", ".join(sorted(metadata.tables))
+        raise ValueError(
+            "give the metadata its naming convention before defining tables on it "
+            f"(already defined: {defined})"
+        )
+    metadata.naming_convention = wanted
+    return metadata
+
 
 # Byte-wise comparison on MySQL/MariaDB, as on PostgreSQL and SQLite: the same
 # string is unique (or not) on every database, whatever the server's default.

@@ -6,8 +6,8 @@ from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
 from keel.db.errors import register_constraint_messages
-from keel.db.models import table_args
 from keel.db.versioning import Versioned
+from keel.tables import table_args
 
 _LINKS = {"lazy": "raise", "cascade": "all, delete-orphan", "passive_deletes": True}
 

@@ -5,7 +5,8 @@ from datetime import datetime
 from sqlalchemy import Index, Text
 from sqlmodel import Field, SQLModel
 
-from keel.db.models import UTCDateTime, table_args, utcnow
+from keel.db.models import UTCDateTime, utcnow
+from keel.tables import table_args
 
 
 class IdempotencyKey(SQLModel, table=True):

@@ -7,8 +7,9 @@ from sqlalchemy import CheckConstraint, Index, Text
 from sqlmodel import Field
 
 from keel.db.errors import register_constraint_messages
-from keel.db.models import Money, UTCDateTime, table_args, utcnow
+from keel.db.models import Money, UTCDateTime, utcnow
 from keel.db.versioning import Versioned
+from keel.tables import table_args
 
 
 class Item(Versioned, table=True):

@@ -8,7 +8,8 @@ from typing import Optional
 from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field, Relationship, SQLModel
 
-from keel.db.models import Money, UTCDateTime, table_args, utcnow
+from keel.db.models import Money, UTCDateTime, utcnow
+from keel.tables import table_args
 
 PLACED, CANCELLED = "placed", "cancelled"
 

@@ -6,8 +6,9 @@ from sqlalchemy import CheckConstraint, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from keel.db.errors import register_constraint_messages
-from keel.db.models import UTCDateTime, table_args, utcnow
+from keel.db.models import UTCDateTime, utcnow
 from keel.db.versioning import Versioned
+from keel.tables import table_args
 
 PRIORITY_MIN, PRIORITY_MAX = 0, 5
 

@@ -7,7 +7,8 @@ from sqlalchemy import Text, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
 from keel.db.errors import register_constraint_messages
-from keel.db.models import UTCDateTime, table_args, utcnow
+from keel.db.models import UTCDateTime, utcnow
+from keel.tables import table_args
 
 
 class User(SQLModel, table=True):
