@@ -1,13 +1,26 @@
 """keel.db: the domain-agnostic database core of Keel.
 
 Engines for SQLite, PostgreSQL and MySQL/MariaDB from one URL, session dependencies
-for FastAPI, transaction and savepoint helpers, database errors mapped to HTTP
-answers, and Alembic driven from code. It imports nothing from Keel's domains and
-can be lifted into another FastAPI app as it is.
+for FastAPI, transaction and savepoint helpers, retries, database errors mapped to
+HTTP answers, offset and signed-cursor pages, shared column types and constraint
+names, and Alembic driven from code. It imports nothing from Keel's domains, and
+importing it changes nothing global.
 """
 
+from keel.db.cursors import CursorCodec, InvalidCursorError
 from keel.db.engine import EngineSettings, async_url, backend_name, sync_url
-from keel.db.errors import install_error_handlers, register_constraint_messages
+from keel.db.errors import install_error_handlers, invalid_input, register_constraint_messages
+from keel.db.migrations import Migrations, run_env
+from keel.db.models import (
+    NAMING_CONVENTION,
+    Money,
+    UTCDateTime,
+    table_args,
+    utcnow,
+    with_naming_convention,
+)
+from keel.db.pagination import CountMode, Keyset, Page, PageRequest, PageRequestDep, fetch_page
+from keel.db.retry import retrying
 from keel.db.session import (
     AnalyticsSessionDep,
     AsyncSessionDep,
@@ -24,22 +37,40 @@ from keel.db.session import (
 )
 
 __all__ = [
+    "NAMING_CONVENTION",
     "AnalyticsSessionDep",
     "AsyncSessionDep",
+    "CountMode",
+    "CursorCodec",
     "Database",
     "DatabaseDep",
     "EngineSettings",
+    "InvalidCursorError",
+    "Keyset",
+    "Migrations",
+    "Money",
+    "Page",
+    "PageRequest",
+    "PageRequestDep",
     "PrimaryReadSessionDep",
     "ReadSessionDep",
     "SessionDep",
+    "UTCDateTime",
     "async_url",
     "backend_name",
+    "fetch_page",
     "get_async_session",
     "get_database",
     "get_session",
     "install_error_handlers",
+    "invalid_input",
     "register_constraint_messages",
+    "retrying",
+    "run_env",
     "savepoint",
     "sync_url",
+    "table_args",
     "transaction",
+    "utcnow",
+    "with_naming_convention",
 ]

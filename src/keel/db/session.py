@@ -134,7 +134,12 @@ async def _take_written_tables(session: AsyncSession) -> set[str]:
 
 
 def _database(request: Request) -> Database:
-    database: Database = request.app.state.database
+    database: Database | None = getattr(request.app.state, "database", None)
+    if database is None:
+        raise RuntimeError(
+            "keel.db is not set up in this app: create a Database in the app's lifespan "
+            "and put it on app.state.database"
+        )
     return database
 
 
@@ -152,7 +157,7 @@ async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A read session on the read replica (``app.state.read_database``, the primary
     when there is none) for reads that tolerate replication lag: public catalogue
     pages, not one's own just-written data, and never a value that gets cached."""
-    replica: Database = request.app.state.read_database
+    replica: Database = getattr(request.app.state, "read_database", None) or _database(request)
     async with replica.read_sessionmaker() as session:
         yield session
 
