@@ -9,8 +9,22 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 from keel.admission import RequestAdmission
+from keel.db.pool import AdmissionGate
 
 pytestmark = pytest.mark.anyio
+
+
+async def queued(gate: AdmissionGate, count: int) -> None:
+    """Return once ``count`` requests wait at ``gate`` (fail after 2 s)."""
+    async with asyncio.timeout(2):
+        while gate.waiting < count:  # noqa: ASYNC110 - the gate has no event to await
+            await asyncio.sleep(0.001)
+
+
+async def started(inner: Held, path: str) -> None:
+    async with asyncio.timeout(2):
+        while path not in inner.ran:  # noqa: ASYNC110 - polls what the app recorded
+            await asyncio.sleep(0.001)
 
 
 class Held:
@@ -28,32 +42,37 @@ class Held:
         await send({"type": "http.response.body", "body": b"done"})
 
 
-def client_for(inner: Held, *, limit: int, timeout: float) -> httpx.AsyncClient:
+def client_for(
+    inner: Held, *, limit: int, timeout: float
+) -> tuple[httpx.AsyncClient, AdmissionGate]:
     app = RequestAdmission(inner, prefix="/api/v1", limit=limit, timeout=timeout)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://keel.test")
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://keel.test")
+    return client, app.gate
 
 
 async def test_requests_past_the_limit_wait_and_go_in_in_arrival_order() -> None:
     inner = Held()
-    async with client_for(inner, limit=1, timeout=5) as client:
+    client, gate = client_for(inner, limit=1, timeout=5)
+    async with client:
         first = asyncio.create_task(client.get("/api/v1/slow/0"))
-        await asyncio.sleep(0.02)
-        queued = []
+        await started(inner, "/api/v1/slow/0")
+        waiting = []
         for number in range(1, 4):
-            queued.append(asyncio.create_task(client.get(f"/api/v1/slow/{number}")))
-            await asyncio.sleep(0.01)
+            waiting.append(asyncio.create_task(client.get(f"/api/v1/slow/{number}")))
+            await queued(gate, number)
         assert inner.ran == ["/api/v1/slow/0"]  # the others wait before any work
         inner.release.set()
-        answers = await asyncio.gather(first, *queued)
+        answers = await asyncio.gather(first, *waiting)
     assert [answer.status_code for answer in answers] == [200] * 4
     assert inner.ran == [f"/api/v1/slow/{number}" for number in range(4)]
 
 
 async def test_a_request_not_let_in_within_the_timeout_is_503_and_never_runs() -> None:
     inner = Held()
-    async with client_for(inner, limit=1, timeout=0.2) as client:
+    client, _ = client_for(inner, limit=1, timeout=0.2)
+    async with client:
         first = asyncio.create_task(client.get("/api/v1/slow/held"))
-        await asyncio.sleep(0.02)
+        await started(inner, "/api/v1/slow/held")
         refused = await client.post("/api/v1/slow/refused")
         assert refused.status_code == 503
         assert refused.headers["retry-after"].isdigit()
@@ -66,9 +85,10 @@ async def test_a_request_not_let_in_within_the_timeout_is_503_and_never_runs() -
 
 async def test_probes_metrics_and_other_paths_are_never_queued() -> None:
     inner = Held()
-    async with client_for(inner, limit=1, timeout=0.2) as client:
+    client, _ = client_for(inner, limit=1, timeout=0.2)
+    async with client:
         held = asyncio.create_task(client.get("/api/v1/slow/held"))
-        await asyncio.sleep(0.02)
+        await started(inner, "/api/v1/slow/held")
         for path in ("/api/v1/health/ready", "/health/live", "/metrics", "/docs"):
             assert (await client.get(path)).status_code == 200, path
         inner.release.set()

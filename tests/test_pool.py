@@ -30,6 +30,13 @@ async def database(database_url: str) -> AsyncIterator[Database]:
         yield db
 
 
+async def queued(gate: AdmissionGate, count: int) -> None:
+    """Return once ``count`` requests wait at ``gate`` (fail after 2 s)."""
+    async with asyncio.timeout(2):
+        while gate.waiting < count:  # noqa: ASYNC110 - the gate has no event to await
+            await asyncio.sleep(0.001)
+
+
 def gate_of(database: Database) -> FairQueuePool:
     pool = database.engine.sync_engine.pool
     assert isinstance(pool, FairQueuePool)
@@ -43,20 +50,24 @@ async def test_waiting_requests_get_the_connection_in_arrival_order(database: Da
     (That the whole server stays fair under load is shown against a real
     ``keel serve`` in tests/test_load.py.)"""
     admitted: list[str] = []
+    gate = gate_of(database).gate
+    all_queued = asyncio.Event()
 
     async def request(name: str, *, laps: int = 1) -> None:
         for _ in range(laps):
             async with database.engine.connect() as connection:
                 admitted.append(name)
                 await connection.execute(text("SELECT 1"))
-                await asyncio.sleep(0.01)
+                await all_queued.wait()
 
     first = asyncio.create_task(request("first", laps=3))
-    await asyncio.sleep(0.005)
-    waiting = []
-    for name in "abcde":
-        waiting.append(asyncio.create_task(request(name)))
+    while not admitted:  # noqa: ASYNC110 - polls the list the request appends to
         await asyncio.sleep(0.001)
+    waiting = []
+    for count, name in enumerate("abcde", start=1):
+        waiting.append(asyncio.create_task(request(name)))
+        await queued(gate, count)  # each in the line before the next
+    all_queued.set()
     await asyncio.gather(first, *waiting)
     assert admitted == ["first", "a", "b", "c", "d", "e", "first", "first"]
     assert gate_of(database).gate.in_use == 0
@@ -99,9 +110,9 @@ async def test_a_waiter_cancelled_in_the_queue_loses_no_permit(database: Databas
     gate = gate_of(database).gate
     held = await holding_the_only_connection(database)
     quitter = asyncio.create_task(one_statement(database))
+    await queued(gate, 1)
     patient = asyncio.create_task(one_statement(database))
-    await asyncio.sleep(0.05)
-    assert gate.waiting == 2
+    await queued(gate, 2)
     quitter.cancel()
     await asyncio.sleep(0.01)
     assert gate.waiting == 1
@@ -118,8 +129,9 @@ async def test_a_cancel_just_after_admission_passes_the_connection_on(database: 
     gate = gate_of(database).gate
     held = await holding_the_only_connection(database)
     unlucky = asyncio.create_task(one_statement(database))
+    await queued(gate, 1)
     next_in_line = asyncio.create_task(one_statement(database))
-    await asyncio.sleep(0.05)
+    await queued(gate, 2)
     await held.close()  # hands the permit to `unlucky`, which has not run yet
     unlucky.cancel()
     assert await asyncio.wait_for(next_in_line, 2) == 7
@@ -135,7 +147,7 @@ async def test_a_permit_given_back_goes_to_the_waiter_not_to_a_newcomer() -> Non
     gate = AdmissionGate(1, timeout=5)
     await greenlet_spawn(gate.enter)  # A
     b = asyncio.create_task(greenlet_spawn(gate.enter))
-    await asyncio.sleep(0.01)
+    await queued(gate, 1)
     gate.leave()  # A is done: the permit is B's
     c = asyncio.create_task(greenlet_spawn(gate.enter))
     await asyncio.sleep(0.01)
