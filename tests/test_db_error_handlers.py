@@ -8,7 +8,14 @@ import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
-from keel.db import install_error_handlers
+from keel.db import (
+    ConflictError,
+    DomainError,
+    InvalidInputError,
+    NotFoundError,
+    PreconditionFailedError,
+    install_error_handlers,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -47,3 +54,32 @@ async def test_a_refused_field_is_named_and_what_was_sent_is_not_echoed() -> Non
     assert SECRET not in response.text
     assert malformed.status_code == 422
     assert SECRET not in malformed.text
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "detail"),
+    [
+        (NotFoundError("Note not found."), 404, "Note not found."),
+        (ConflictError("A note with this title exists."), 409, "A note with this title exists."),
+        (PreconditionFailedError("Changed meanwhile."), 412, "Changed meanwhile."),
+        (
+            InvalidInputError(("body", "title"), "Titles may not repeat."),
+            422,
+            [{"type": "value_error", "loc": ["body", "title"], "msg": "Titles may not repeat."}],
+        ),
+    ],
+)
+async def test_a_services_domain_error_is_its_answer(
+    error: DomainError, status: int, detail: object
+) -> None:
+    app = own_app()
+
+    @app.get("/fails")
+    async def fails() -> None:
+        raise error
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://own.test") as client:
+        response = await client.get("/fails")
+    assert response.status_code == status
+    assert response.json() == {"detail": detail}

@@ -7,14 +7,14 @@ opposite transfers lock in the same order and cannot deadlock each other."""
 from __future__ import annotations
 
 from decimal import Decimal
+from http import HTTPStatus
 
-from fastapi import HTTPException, status
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel.accounts import repository
 from keel.accounts.models import Deposit, Transfer
 from keel.accounts.schemas import AccountPublic, TransferPublic, TransferRequest
-from keel.db.errors import invalid_input
+from keel.db.domain_errors import ConflictError, InvalidInputError
 from keel.db.retry import retrying
 from keel.idempotency.service import Idempotency, StoredAnswer, run_once
 from keel.users import repository as users
@@ -53,7 +53,7 @@ async def transfer(
     """Move money: 422 to oneself, 404 to nobody, 409 without the money; and then
     nothing has changed."""
     if data.to_user_id == from_user_id:
-        raise invalid_input(("body", "to_user_id"), "A transfer needs another user")
+        raise InvalidInputError(("body", "to_user_id"), "A transfer needs another user")
 
     async def move() -> TransferPublic:
         if not await users.exists(session, user_id=data.to_user_id):
@@ -62,7 +62,7 @@ async def transfer(
             if user_id == data.to_user_id:
                 await repository.credit(session, user_id=user_id, amount=data.amount)
             elif not await repository.debit(session, user_id=user_id, amount=data.amount):
-                raise HTTPException(status.HTTP_409_CONFLICT, NOT_ENOUGH_MONEY)
+                raise ConflictError(NOT_ENOUGH_MONEY)
         log = Transfer(from_user_id=from_user_id, to_user_id=data.to_user_id, amount=data.amount)
         session.add(log)
         await session.flush()
@@ -73,5 +73,5 @@ async def transfer(
         user_id=from_user_id,
         idempotency=idempotency,
         work=move,
-        status_code=status.HTTP_201_CREATED,
+        status_code=HTTPStatus.CREATED,
     )

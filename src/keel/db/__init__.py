@@ -8,8 +8,15 @@ importing it changes nothing global.
 """
 
 from keel.db.cursors import CursorCodec, InvalidCursorError
+from keel.db.domain_errors import (
+    ConflictError,
+    DomainError,
+    InvalidInputError,
+    NotFoundError,
+    PreconditionFailedError,
+)
 from keel.db.engine import EngineSettings, async_url, backend_name, sync_url
-from keel.db.errors import install_error_handlers, invalid_input, register_constraint_messages
+from keel.db.errors import install_error_handlers, register_constraint_messages
 from keel.db.migrations import Migrations, run_env
 from keel.db.models import (
     NAMING_CONVENTION,
@@ -40,18 +47,23 @@ __all__ = [
     "NAMING_CONVENTION",
     "AnalyticsSessionDep",
     "AsyncSessionDep",
+    "ConflictError",
     "CountMode",
     "CursorCodec",
     "Database",
     "DatabaseDep",
+    "DomainError",
     "EngineSettings",
     "InvalidCursorError",
+    "InvalidInputError",
     "Keyset",
     "Migrations",
     "Money",
+    "NotFoundError",
     "Page",
     "PageRequest",
     "PageRequestDep",
+    "PreconditionFailedError",
     "PrimaryReadSessionDep",
     "ReadSessionDep",
     "SessionDep",
@@ -63,7 +75,6 @@ __all__ = [
     "get_database",
     "get_session",
     "install_error_handlers",
-    "invalid_input",
     "register_constraint_messages",
     "retrying",
     "run_env",

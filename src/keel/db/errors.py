@@ -35,6 +35,7 @@ from keel.db.classify import (
     mysql_errno,
     sqlstate,
 )
+from keel.db.domain_errors import DomainError
 from keel.db.interrupts import DatabaseUnreachableError
 from keel.db.versioning import install_stale_data_handler
 
@@ -89,15 +90,6 @@ def violation_detail(violation: ConstraintViolation) -> str:
 # --- FastAPI handlers --------------------------------------------------------------
 
 
-def invalid_input(
-    location: tuple[str | int, ...], message: str, kind: str = "value_error"
-) -> RequestValidationError:
-    """A 422 in FastAPI's own list form, for a rule checked outside the schema:
-    ``raise invalid_input(("body", "to_user_id"), "The task already belongs to this user")``.
-    """
-    return RequestValidationError([{"type": kind, "loc": location, "msg": message}])
-
-
 def unavailable_response() -> JSONResponse:
     return JSONResponse(
         {"detail": UNAVAILABLE_DETAIL},
@@ -120,6 +112,11 @@ async def _database_error(request: Request, error: Exception) -> JSONResponse:
         logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, error)
         return unavailable_response()
     raise error
+
+
+async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, DomainError)
+    return JSONResponse({"detail": error.body()}, status_code=error.status_code)
 
 
 async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
@@ -164,7 +161,8 @@ def install_error_handlers(app: FastAPI) -> None:
     not fit its column a 422, a database that cannot serve now a 503; anything else
     stays a 500 (a bug), and so does a ``TimeoutError`` that did not interrupt a
     database call. A versioned row changed by someone else meanwhile is a 412
-    (``keel.db.versioning``). Invalid input is FastAPI's 422 without the ``input``
+    (``keel.db.versioning``). A service's ``keel.db.domain_errors`` become their
+    404, 409, 412 or 422. Invalid input is FastAPI's 422 without the ``input``
     it would echo back, so a refused password never appears in an answer."""
     for error_type in (
         sa_exc.DBAPIError,
@@ -174,4 +172,5 @@ def install_error_handlers(app: FastAPI) -> None:
     ):
         app.add_exception_handler(error_type, _database_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DomainError, _domain_error)
     install_stale_data_handler(app)

@@ -38,7 +38,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from keel.db.cursors import CursorCodec, InvalidCursorError
-from keel.db.errors import invalid_input
+from keel.db.domain_errors import InvalidInputError
 from keel.db.explain import estimated_rows
 
 T = TypeVar("T")
@@ -145,7 +145,7 @@ async def page_request(
     ] = None,
 ) -> PageRequest:
     if offset is not None and cursor is not None:
-        raise invalid_input(("query", "cursor"), "Use either offset or cursor, not both")
+        raise InvalidInputError(("query", "cursor"), "Use either offset or cursor, not both")
     if count is None:
         count = CountMode.NONE if cursor is not None else CountMode.EXACT
     codec: CursorCodec | None = getattr(request.app.state, "cursor_codec", None)
@@ -251,4 +251,4 @@ def _decode(page: PageRequest, keyset: Keyset) -> tuple[Any, Any]:
     try:
         return page.codec.decode(page.cursor, keyset)
     except InvalidCursorError as error:
-        raise invalid_input(("query", "cursor"), str(error)) from None
+        raise InvalidInputError(("query", "cursor"), str(error)) from None

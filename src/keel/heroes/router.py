@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Response, status
 from keel.auth.dependencies import CurrentUser, OptionalUser
 from keel.db import AsyncSessionDep, ReadSessionDep
 from keel.db.cache import CacheDep
-from keel.db.errors import invalid_input
+from keel.db.domain_errors import InvalidInputError
 from keel.db.pagination import Page, PageRequestDep, fetch_page
 from keel.db.versioning import PRECONDITION_FAILED, IfMatch, check_if_match, set_etag
 from keel.heroes import repository, service, views
@@ -73,7 +73,9 @@ def _include_heroes(include: list[str] | None) -> bool:
     wanted = {part.strip() for value in include or [] for part in value.split(",") if part}
     unknown = wanted - {"heroes"}
     if unknown:
-        raise invalid_input(("query", "include"), f"Can only include heroes, not {sorted(unknown)}")
+        raise InvalidInputError(
+            ("query", "include"), f"Can only include heroes, not {sorted(unknown)}"
+        )
     return "heroes" in wanted
 
 

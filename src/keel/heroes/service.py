@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from fastapi import HTTPException, status
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel.db import transaction
 from keel.db.cache import Cache
+from keel.db.domain_errors import NotFoundError
 from keel.db.rows import add_row, change_row, delete_row
 from keel.heroes import repository
 from keel.heroes.models import Hero, Team
@@ -26,8 +26,8 @@ HERO_NOT_FOUND = "Hero not found."
 NOT_A_MEMBER = "The hero is not on this team."
 
 
-def not_found(detail: str) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, detail)
+def not_found(detail: str) -> NotFoundError:
+    return NotFoundError(detail)
 
 
 async def team_or_404(session: AsyncSession, team_id: int, *, with_heroes: bool = False) -> Team:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import delete, insert, select, update
@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel.db import savepoint
-from keel.db.errors import invalid_input
+from keel.db.domain_errors import ConflictError, InvalidInputError
 from keel.db.retry import retrying
 from keel.dependencies import NowDep, SettingsDep
 from keel.idempotency.models import IdempotencyKey
@@ -165,7 +165,9 @@ async def _claim(
     # without two waiting duplicates deadlocking each other.
     row = (await connection.execute(select(_table).where(mine).with_for_update(read=True))).one()
     if row.fingerprint != idempotency.fingerprint:
-        raise invalid_input(("header", HEADER), "This key was already used with another request")
+        raise InvalidInputError(
+            ("header", HEADER), "This key was already used with another request"
+        )
     if row.status_code is None:  # pragma: no cover - the insert waited for its commit
-        raise HTTPException(status.HTTP_409_CONFLICT, "A request with this key is in progress.")
+        raise ConflictError("A request with this key is in progress.")
     return StoredAnswer(row.status_code, json.loads(row.response))

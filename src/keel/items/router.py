@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from keel.auth.dependencies import CurrentUser
 from keel.db import AsyncSessionDep, ReadSessionDep
-from keel.db.errors import invalid_input
+from keel.db.domain_errors import InvalidInputError
 from keel.db.pagination import Page, PageRequest, PageRequestDep, fetch_page
 from keel.db.versioning import PRECONDITION_FAILED, IfMatch, check_if_match, set_etag
 from keel.items import repository, service
@@ -44,7 +44,7 @@ async def item_filters(
     max_price: Annotated[NonNegativeMoney | None, Query()] = None,
 ) -> ItemFilters:
     if min_price is not None and max_price is not None and min_price > max_price:
-        raise invalid_input(("query", "max_price"), "max_price must not be below min_price")
+        raise InvalidInputError(("query", "max_price"), "max_price must not be below min_price")
     return ItemFilters(q=q, owner_id=owner_id, min_price=min_price, max_price=max_price)
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import HTTPException, status
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel.db import transaction
+from keel.db.domain_errors import NotFoundError
 from keel.db.models import new_timestamps
 from keel.db.rows import add_row, change_row, delete_row
 from keel.items import repository
@@ -15,8 +15,8 @@ from keel.items.schemas import ItemBulkCreate, ItemBulkResult, ItemCreate, ItemU
 ITEM_NOT_FOUND = "Item not found."
 
 
-def not_found() -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, ITEM_NOT_FOUND)
+def not_found() -> NotFoundError:
+    return NotFoundError(ITEM_NOT_FOUND)
 
 
 async def get_or_404(session: AsyncSession, item_id: int) -> Item:

@@ -8,10 +8,11 @@ at all has changed."""
 from __future__ import annotations
 
 from decimal import Decimal
+from http import HTTPStatus
 
-from fastapi import HTTPException, status
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from keel.db.domain_errors import ConflictError, NotFoundError
 from keel.db.retry import retrying
 from keel.idempotency.service import Idempotency, StoredAnswer, run_once
 from keel.orders import repository
@@ -22,12 +23,12 @@ ORDER_NOT_FOUND = "Order not found."
 ALREADY_CANCELLED = "The order is already cancelled."
 
 
-def _conflict(detail: str) -> HTTPException:
-    return HTTPException(status.HTTP_409_CONFLICT, detail)
+def _conflict(detail: str) -> ConflictError:
+    return ConflictError(detail)
 
 
-def not_found(detail: str = ORDER_NOT_FOUND) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, detail)
+def not_found(detail: str = ORDER_NOT_FOUND) -> NotFoundError:
+    return NotFoundError(detail)
 
 
 async def place(
@@ -67,7 +68,7 @@ async def place(
         user_id=user_id,
         idempotency=idempotency,
         work=buy,
-        status_code=status.HTTP_201_CREATED,
+        status_code=HTTPStatus.CREATED,
     )
 
 

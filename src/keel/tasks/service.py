@@ -4,14 +4,15 @@ database's to enforce; a clash surfaces as a 409 through ``keel.db.errors``."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from http import HTTPStatus
 
-from fastapi import HTTPException, status
 from sqlalchemy.exc import DBAPIError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel.db import savepoint, transaction
 from keel.db.cache import Cache
-from keel.db.errors import constraint_violation, invalid_input, violation_detail
+from keel.db.domain_errors import InvalidInputError, NotFoundError
+from keel.db.errors import constraint_violation, violation_detail
 from keel.db.models import new_timestamps
 from keel.db.rows import add_row, change_row, delete_row
 from keel.idempotency.service import Idempotency, StoredAnswer, run_once
@@ -33,8 +34,8 @@ from keel.users.service import USER_NOT_FOUND
 TASK_NOT_FOUND = "Task not found."
 
 
-def not_found(detail: str = TASK_NOT_FOUND) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, detail)
+def not_found(detail: str = TASK_NOT_FOUND) -> NotFoundError:
+    return NotFoundError(detail)
 
 
 async def get_owned_or_404(session: AsyncSession, *, owner_id: int, task_id: int) -> Task:
@@ -81,7 +82,7 @@ async def bulk_create(
 
 def bulk_status(result: TaskBulkResult) -> int:
     """201 when tasks were created; 200 for a partial bulk that created none."""
-    return status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+    return HTTPStatus.CREATED if result.created else HTTPStatus.OK
 
 
 async def _bulk_insert(
@@ -133,7 +134,7 @@ async def bulk_update(
     ids = [item.id for item in items]
     duplicates = sorted({task_id for task_id in ids if ids.count(task_id) > 1})
     if duplicates:
-        raise invalid_input(("body",), f"Each task may appear once; repeated ids: {duplicates}")
+        raise InvalidInputError(("body",), f"Each task may appear once; repeated ids: {duplicates}")
     async with transaction(session):
         tasks = await repository.get_owned_many(session, owner_id=owner_id, task_ids=ids)
         missing = [task_id for task_id in ids if task_id not in tasks]
@@ -165,7 +166,7 @@ async def stats(session: AsyncSession, *, owner_id: int, cache: Cache) -> TaskSt
 async def transfer(session: AsyncSession, *, task: Task, to_user_id: int) -> Task:
     """Give the task to another user and log it, in one transaction."""
     if to_user_id == task.owner_id:
-        raise invalid_input(("body", "to_user_id"), "The task already belongs to this user")
+        raise InvalidInputError(("body", "to_user_id"), "The task already belongs to this user")
     async with transaction(session):
         if not await users.exists(session, user_id=to_user_id):
             raise not_found(USER_NOT_FOUND)

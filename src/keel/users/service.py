@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import HTTPException, status
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel.auth.passwords import Passwords
 from keel.db import transaction
-from keel.db.errors import invalid_input
+from keel.db.domain_errors import InvalidInputError, NotFoundError
 from keel.db.models import new_timestamps, utcnow
 from keel.db.rows import delete_row
 from keel.users.models import User, UserProfile
@@ -86,12 +85,12 @@ async def update_me(
     """Change one's own account; a new password needs the current one."""
     if data.password is not None:
         if data.current_password is None:
-            raise invalid_input(
+            raise InvalidInputError(
                 ("body", "current_password"), "Field required to change the password", "missing"
             )
         current = data.current_password.get_secret_value()
         if not await passwords.verify_async(current, user.hashed_password):
-            raise invalid_input(("body", "current_password"), "Current password is incorrect")
+            raise InvalidInputError(("body", "current_password"), "Current password is incorrect")
     return await _apply(session=session, passwords=passwords, user=user, data=data)
 
 
@@ -106,5 +105,5 @@ async def delete(*, session: AsyncSession, user: User) -> None:
     await delete_row(session, user)
 
 
-def not_found() -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, USER_NOT_FOUND)
+def not_found() -> NotFoundError:
+    return NotFoundError(USER_NOT_FOUND)
