@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +15,7 @@ from sqlalchemy import MetaData, func, select
 from sqlalchemy.sql import FromClause
 
 from keel.db import Database, EngineSettings
+from keel.db.pool import AdmissionGate
 
 API = "/api/v1"
 PASSWORD = "correct horse battery"
@@ -89,8 +91,6 @@ async def bulk_tasks(
 async def run_concurrently(jobs: list[Any], workers: int) -> list[Any]:
     """Await every job (a zero-argument coroutine function) with ``workers`` of them
     in flight at once; the results come back in the order of ``jobs``."""
-    import asyncio
-
     results: list[Any] = [None] * len(jobs)
     queue = list(enumerate(jobs))[::-1]
 
@@ -101,6 +101,13 @@ async def run_concurrently(jobs: list[Any], workers: int) -> list[Any]:
 
     await asyncio.gather(*(worker() for _ in range(workers)))
     return results
+
+
+async def queued(gate: AdmissionGate, count: int) -> None:
+    """Return once ``count`` requests wait at ``gate`` (fail after 2 s)."""
+    async with asyncio.timeout(2):
+        while gate.waiting < count:  # noqa: ASYNC110 - the gate has no event to await
+            await asyncio.sleep(0.001)
 
 
 @asynccontextmanager

@@ -10,15 +10,9 @@ from starlette.types import Receive, Scope, Send
 
 from keel.admission import RequestAdmission
 from keel.db.pool import AdmissionGate
+from tests.helpers import queued
 
 pytestmark = pytest.mark.anyio
-
-
-async def queued(gate: AdmissionGate, count: int) -> None:
-    """Return once ``count`` requests wait at ``gate`` (fail after 2 s)."""
-    async with asyncio.timeout(2):
-        while gate.waiting < count:  # noqa: ASYNC110 - the gate has no event to await
-            await asyncio.sleep(0.001)
 
 
 async def started(inner: Held, path: str) -> None:

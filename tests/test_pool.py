@@ -14,7 +14,7 @@ from sqlalchemy.util import greenlet_spawn
 from keel.db import Database
 from keel.db.errors import is_unavailable
 from keel.db.pool import AdmissionGate, FairQueuePool
-from tests.helpers import database_with
+from tests.helpers import database_with, queued
 
 pytestmark = pytest.mark.anyio
 
@@ -28,13 +28,6 @@ async def database(database_url: str) -> AsyncIterator[Database]:
         database_url, nothing, pool_size=1, max_overflow=0, pool_timeout=5
     ) as db:
         yield db
-
-
-async def queued(gate: AdmissionGate, count: int) -> None:
-    """Return once ``count`` requests wait at ``gate`` (fail after 2 s)."""
-    async with asyncio.timeout(2):
-        while gate.waiting < count:  # noqa: ASYNC110 - the gate has no event to await
-            await asyncio.sleep(0.001)
 
 
 def gate_of(database: Database) -> FairQueuePool:
