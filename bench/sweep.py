@@ -1,6 +1,6 @@
 """The concurrency sweep: Keel and the raw baseline under 10, 40 and 160 connections
 on a pool of 10, for the hero read and the signed-in task list. With more clients
-than connections the requests wait their turn (keel.db.pool); what the sweep shows is
+than connections the requests wait their turn (keel_db.pool); what the sweep shows is
 whether that wait is spread evenly (p99 against p50), whether anyone waits past a
 client's timeout, and what throughput the crowd costs."""
 
@@ -83,7 +83,7 @@ def section(sweep: Sweep) -> str:
             "p50 and p99 are wrk's, a timeout is a request unanswered after "
             f"{load.CROWD_TIMEOUT_SECONDS} s. API requests beyond 20 in flight wait in "
             "arrival order (`keel.admission`), and so do checkouts beyond the pool "
-            "(`keel.db.pool`).",
+            "(`keel_db.pool`).",
             table(sweep),
             "\n".join(targets(sweep)),
         ]

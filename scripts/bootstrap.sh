@@ -15,12 +15,13 @@ bootstrap() {
     fi
     local stamp=".venv/.installed-$(basename "$lock")"
     local want
-    want="$(cat "$lock" pyproject.toml | sha256sum | cut -d' ' -f1)"
+    want="$(cat "$lock" pyproject.toml packages/keel-db/pyproject.toml | sha256sum | cut -d' ' -f1)"
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
         echo "Installing locked dependencies from $lock ..." >&2
         .venv/bin/python -m pip install --quiet --upgrade pip
         .venv/bin/python -m pip install --quiet --require-hashes -r "$lock"
-        .venv/bin/python -m pip install --quiet --no-deps -e .
+        # The lock holds every dependency of both; these two are this checkout.
+        .venv/bin/python -m pip install --quiet --no-deps -e packages/keel-db -e .
         echo "$want" > "$stamp"
     fi
     export PATH="$PWD/.venv/bin:$PATH"

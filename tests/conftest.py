@@ -21,10 +21,10 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from keel.config import Settings
-from keel.db import Database, backend_name
-from keel.db.testing import create_database, delete_all_rows, drop_database, server_reachable
 from keel.main import create_app, migrations_for
 from keel.tables import metadata
+from keel_db import Database, backend_name
+from keel_db.testing import create_database, delete_all_rows, drop_database, server_reachable
 
 REDIS_URL = os.environ.get("KEEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 SERVERS = {

@@ -24,7 +24,7 @@ import httpx
 import pytest
 from sqlalchemy import make_url
 
-from keel.db.testing import server_reachable
+from keel_db.testing import server_reachable
 from tests.conftest import IN_CI, SERVERS
 
 STARTUP_SECONDS = 60.0

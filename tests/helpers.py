@@ -14,8 +14,8 @@ from fastapi import FastAPI
 from sqlalchemy import MetaData, func, select
 from sqlalchemy.sql import FromClause
 
-from keel.db import Database, EngineSettings
-from keel.db.pool import AdmissionGate
+from keel_db import Database, EngineSettings
+from keel_db.pool import AdmissionGate
 
 API = "/api/v1"
 PASSWORD = "correct horse battery"

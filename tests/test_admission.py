@@ -9,7 +9,7 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 from keel.admission import RequestAdmission
-from keel.db.pool import AdmissionGate
+from keel_db.pool import AdmissionGate
 from tests.helpers import queued
 
 pytestmark = pytest.mark.anyio

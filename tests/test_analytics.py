@@ -11,12 +11,12 @@ from fastapi import FastAPI
 from sqlalchemy import create_engine, exc, func, insert, select
 
 from keel.config import Settings
-from keel.db import sync_url
-from keel.db.models import new_timestamps
-from keel.db.monitoring import count_queries
 from keel.main import create_app
 from keel.users.models import User
 from keel.users.seed import DEMO_PASSWORD
+from keel_db import sync_url
+from keel_db.models import new_timestamps
+from keel_db.monitoring import count_queries
 from tests.conftest import make_settings
 from tests.helpers import API, PASSWORD, signed_up_headers, token_for
 

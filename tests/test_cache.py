@@ -14,8 +14,8 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from keel.config import Settings
-from keel.db.monitoring import count_queries
 from keel.main import create_app
+from keel_db.monitoring import count_queries
 from tests.conftest import IN_CI, REDIS_URL, make_settings
 from tests.helpers import API, create_task, signed_up_headers, started_client
 

@@ -1,4 +1,4 @@
-"""keel.db on its own, against the real databases: errors, transactions, savepoints."""
+"""keel_db on its own, against the real databases: errors, transactions, savepoints."""
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ from sqlalchemy import (
     text,
 )
 
-from keel.db import Database, EngineSettings, savepoint, transaction
-from keel.db.bulk import insert_returning_ids
-from keel.db.errors import Violation, constraint_violation, is_unavailable
-from keel.db.models import NAMING_CONVENTION
+from keel_db import Database, EngineSettings, savepoint, transaction
+from keel_db.bulk import insert_returning_ids
+from keel_db.errors import Violation, constraint_violation, is_unavailable
+from keel_db.models import NAMING_CONVENTION
 from tests.helpers import database_with
 
 pytestmark = pytest.mark.anyio

@@ -1,4 +1,4 @@
-"""keel.db.install_error_handlers in an app of one's own: a 422 never echoes what was
+"""keel_db.install_error_handlers in an app of one's own: a 422 never echoes what was
 sent (a password, say), in FastAPI's list form, naming the field."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
-from keel.db import (
+from keel_db import (
     ConflictError,
     DomainError,
     InvalidInputError,

@@ -1,4 +1,4 @@
-"""keel.db changes nothing on import; a metadata gets the naming convention when asked,
+"""keel_db changes nothing on import; a metadata gets the naming convention when asked,
 before its first table, and a late call is refused."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import sys
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, UniqueConstraint
 
-from keel.db.models import NAMING_CONVENTION, with_naming_convention
+from keel_db.models import NAMING_CONVENTION, with_naming_convention
 
 UNTOUCHED = """
-import keel.db, keel.db.models, keel.db.errors, keel.db.pagination, keel.db.migrations
+import keel_db, keel_db.models, keel_db.errors, keel_db.pagination, keel_db.migrations
 from sqlalchemy import MetaData
 from sqlmodel import SQLModel
 given = SQLModel.metadata.naming_convention

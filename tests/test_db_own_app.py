@@ -1,4 +1,4 @@
-"""keel.db in an app that is not Keel: only what ``keel.db`` exports, only a primary
+"""keel_db in an app that is not Keel: only what ``keel_db`` exports, only a primary
 database on ``app.state.database``."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from keel.db import Database, EngineSettings, ReadSessionDep
+from keel_db import Database, EngineSettings, ReadSessionDep
 
 pytestmark = pytest.mark.anyio
 

@@ -1,4 +1,4 @@
-"""keel.db's portable pieces on the real databases: Money, upsert, JSON array
+"""keel_db's portable pieces on the real databases: Money, upsert, JSON array
 membership and read-only engines."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, exc, func, select
 from sqlalchemy.dialects import postgresql
 
-from keel.db import Database, EngineSettings
-from keel.db.json import json_array_contains
-from keel.db.models import NAMING_CONVENTION, Money
-from keel.db.upsert import upsert
+from keel_db import Database, EngineSettings
+from keel_db.json import json_array_contains
+from keel_db.models import NAMING_CONVENTION, Money
+from keel_db.upsert import upsert
 from tests.helpers import database_with
 
 pytestmark = pytest.mark.anyio

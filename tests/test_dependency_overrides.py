@@ -1,5 +1,5 @@
 """Session, current user and clock are ordinary dependencies: tests (and apps built
-on keel.db) swap them through ``app.dependency_overrides``."""
+on keel_db) swap them through ``app.dependency_overrides``."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel.auth.dependencies import get_current_user
-from keel.db import Database, EngineSettings, SessionDep, get_async_session
 from keel.users import repository
 from keel.users.models import User
+from keel_db import Database, EngineSettings, SessionDep, get_async_session
 from tests.helpers import API, count_rows, sign_up, user_payload
 
 pytestmark = pytest.mark.anyio

@@ -13,11 +13,11 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import insert, text
 
-from keel.db import AsyncSessionDep, Database, backend_name, transaction
-from keel.db.testing import delete_all_rows
 from keel.heroes.models import Team
 from keel.main import create_app
 from keel.tables import metadata
+from keel_db import AsyncSessionDep, Database, backend_name, transaction
+from keel_db.testing import delete_all_rows
 from tests.conftest import make_settings
 from tests.helpers import count_rows
 

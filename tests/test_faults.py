@@ -26,9 +26,9 @@ import httpx
 import pytest
 from sqlalchemy import NullPool, create_engine, select, update
 
-from keel.db.engine import EngineSettings, backend_name, make_sync_engine, sync_url
-from keel.db.testing import drop_database
 from keel.tasks.models import Task
+from keel_db.engine import EngineSettings, backend_name, make_sync_engine, sync_url
+from keel_db.testing import drop_database
 from tests.conftest import new_database
 from tests.fault_server import (
     KeelServer,

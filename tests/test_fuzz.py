@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from keel.db.testing import drop_database
+from keel_db.testing import drop_database
 from tests.conftest import new_database
 from tests.fault_server import keel_serve
 from tests.helpers import API, PASSWORD, user_payload

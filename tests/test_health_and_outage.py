@@ -14,11 +14,11 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import text, update
 
-from keel.db import Database, backend_name
-from keel.db.engine import SQLITE_BUSY_TIMEOUT_MS
 from keel.main import create_app
 from keel.tasks.models import Task
 from keel.users.models import User
+from keel_db import Database, backend_name
+from keel_db.engine import SQLITE_BUSY_TIMEOUT_MS
 from tests.conftest import make_settings
 from tests.helpers import API, count_rows, create_task, signed_up_headers, user_payload
 

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from keel.db.monitoring import count_queries
 from keel.heroes.models import Hero, HeroTeamLink, Team
+from keel_db.monitoring import count_queries
 from tests.helpers import API, count_rows, signed_up_headers
 
 pytestmark = pytest.mark.anyio

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from keel.db.monitoring import count_queries
 from keel.items.models import Item
+from keel_db.monitoring import count_queries
 from tests.helpers import API, count_rows, signed_up_headers
 
 pytestmark = pytest.mark.anyio

@@ -5,7 +5,7 @@ Load: ``DB_POOL_SIZE=5`` (and no overflow, so five connections in all) on Postgr
 and MariaDB, driven by 4 x and 16 x that many concurrent clients for a few seconds.
 Every answer must be a 2xx or a 503 with ``Retry-After``, no client may time out,
 and the wait must be spread evenly: the slowest 1 % of answers within 4 x the
-median (requests are admitted to the database in arrival order, keel.db.pool).
+median (requests are admitted to the database in arrival order, keel_db.pool).
 
 Races: 20 concurrent copies of one ``POST /transfers``, ``POST /orders`` and
 ``POST /tasks/bulk`` with one ``Idempotency-Key``, 20 times over, on every database:
@@ -32,8 +32,8 @@ from typing import Any
 import httpx
 import pytest
 
-from keel.db.testing import drop_database
 from keel.users.admin import create_admin
+from keel_db.testing import drop_database
 from tests.conftest import make_settings, new_database
 from tests.fault_server import KeelServer, keel_serve
 from tests.helpers import API, PASSWORD, signed_up_headers, token_for

@@ -11,9 +11,9 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 
 from keel.config import Settings
-from keel.db import Database, EngineSettings
-from keel.db.monitoring import DatabaseMetrics
 from keel.main import create_app
+from keel_db import Database, EngineSettings
+from keel_db.metrics import DatabaseMetrics
 from tests.conftest import make_settings
 from tests.helpers import API, create_task, signed_up_headers, started_client
 
@@ -46,20 +46,20 @@ SLEEPS = {"postgresql": "SELECT pg_sleep(0.05)", "mysql": "SELECT SLEEP(0.05)"}
 
 
 @pytest.mark.parametrize("database_url", ["postgresql", "mariadb"], indirect=True)
-async def test_slow_queries_are_counted_and_logged_without_values(
+async def test_slow_queries_are_counted_under_the_given_prefix_and_logged_without_values(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     registry = CollectorRegistry()
-    metrics = DatabaseMetrics(registry)
+    metrics = DatabaseMetrics(registry, prefix="myapp_db")
     database = Database(EngineSettings(url=database_url, slow_query_ms=20), metrics=metrics)
     try:
-        with caplog.at_level(logging.WARNING, logger="keel.db.slow_query"):
+        with caplog.at_level(logging.WARNING, logger="keel_db.slow_query"):
             async with database.engine.connect() as connection:
                 await connection.execute(text(SLEEPS[database.dialect]))
                 await connection.execute(text("SELECT :secret"), {"secret": "hunter2-value"})
     finally:
         await database.dispose()
-    assert registry.get_sample_value("keel_db_slow_queries_total", {"database": "primary"}) == 1
+    assert registry.get_sample_value("myapp_db_slow_queries_total", {"database": "primary"}) == 1
     (record,) = caplog.records
     assert "slow query" in record.getMessage()
     assert "SLEEP" in record.getMessage().upper()

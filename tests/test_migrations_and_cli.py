@@ -11,12 +11,12 @@ from sqlalchemy import create_engine, func, inspect, select, text
 from typer.testing import CliRunner
 
 from keel.cli import app as cli
-from keel.db import sync_url
-from keel.db.testing import drop_database
 from keel.heroes.models import HeroTeamLink
 from keel.main import migrations_for
 from keel.tasks.models import Task
 from keel.users.models import User
+from keel_db import sync_url
+from keel_db.testing import drop_database
 from tests.conftest import DATABASES, make_settings, new_database
 
 runner = CliRunner()

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from keel.accounts.models import Account, Deposit, Transfer
-from keel.db import Database
+from keel_db import Database
 from tests.helpers import API, count_rows, run_concurrently, signed_up_headers, token_for
 
 pytestmark = pytest.mark.anyio
@@ -226,7 +226,7 @@ async def test_an_idempotency_key_expires(
 async def test_transfer_list_runs_the_same_queries_for_1_and_50_transfers(
     client: httpx.AsyncClient, app: FastAPI, admin_headers: Headers
 ) -> None:
-    from keel.db.monitoring import count_queries
+    from keel_db.monitoring import count_queries
 
     me, headers = await signed_up_headers(client)
     other, _ = await signed_up_headers(client)

@@ -168,7 +168,7 @@ async def test_one_idempotency_key_places_one_order(
 async def test_order_list_runs_the_same_queries_for_1_and_50_orders(
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:
-    from keel.db.monitoring import count_queries
+    from keel_db.monitoring import count_queries
 
     _, seller = await signed_up_headers(client)
     _, headers = await signed_up_headers(client)

@@ -1,4 +1,4 @@
-"""keel.db.pool: connections handed out in arrival order, on every database."""
+"""keel_db.pool: connections handed out in arrival order, on every database."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from sqlalchemy import MetaData, exc, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.util import greenlet_spawn
 
-from keel.db import Database
-from keel.db.errors import is_unavailable
-from keel.db.pool import AdmissionGate, FairQueuePool
+from keel_db import Database
+from keel_db.errors import is_unavailable
+from keel_db.pool import AdmissionGate, FairQueuePool
 from tests.helpers import database_with, queued
 
 pytestmark = pytest.mark.anyio

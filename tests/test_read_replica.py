@@ -11,11 +11,11 @@ from fastapi import FastAPI
 from sqlalchemy import create_engine, insert
 
 from keel.config import Settings
-from keel.db import sync_url
-from keel.db.models import new_timestamps
 from keel.items.models import Item
 from keel.main import create_app
 from keel.users.models import User
+from keel_db import sync_url
+from keel_db.models import new_timestamps
 from tests.conftest import make_settings
 from tests.helpers import API, signed_up_headers
 

@@ -1,4 +1,4 @@
-"""keel.db.retry with real deadlocks from PostgreSQL and MariaDB."""
+"""keel_db.retry with real deadlocks from PostgreSQL and MariaDB."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, exc, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from keel.db import Database, savepoint
-from keel.db.errors import is_unavailable
-from keel.db.retry import DEFAULT_ATTEMPTS, is_retryable, retrying
+from keel_db import Database, savepoint
+from keel_db.errors import is_unavailable
+from keel_db.retry import DEFAULT_ATTEMPTS, is_retryable, retrying
 from tests.helpers import database_with
 
 pytestmark = [

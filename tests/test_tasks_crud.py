@@ -7,8 +7,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import exc, insert
 
-from keel.db import Database
 from keel.tasks.models import Task, TaskTransfer
+from keel_db import Database
 from tests.helpers import API, count_rows, create_task, signed_up_headers
 
 pytestmark = pytest.mark.anyio
@@ -90,7 +90,7 @@ async def test_the_database_enforces_the_priority_range_too(
     user, _ = await signed_up_headers(client)
     database: Database = app.state.database
     row = {"owner_id": user["id"], "title": "direct", "priority": 9, "completed": False}
-    from keel.db.models import utcnow
+    from keel_db.models import utcnow
 
     row |= {"created_at": utcnow(), "updated_at": utcnow()}
     async with database.engine.begin() as connection:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from keel.db.monitoring import count_queries
+from keel_db.monitoring import count_queries
 from tests.helpers import API, bulk_tasks, create_task, signed_up_headers
 
 pytestmark = pytest.mark.anyio

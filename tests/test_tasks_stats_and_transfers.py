@@ -6,8 +6,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from keel.db.monitoring import count_queries
 from keel.tasks.models import Task, TaskTransfer
+from keel_db.monitoring import count_queries
 from tests.helpers import API, count_rows, create_task, signed_up_headers
 
 pytestmark = pytest.mark.anyio

@@ -1,6 +1,6 @@
 """Requests admitted to the app in arrival order, a bounded number at a time.
 
-``keel.db.pool`` makes requests take turns fairly for database connections. With
+``keel_db.pool`` makes requests take turns fairly for database connections. With
 many more clients than that, every waiting request has still done its work before
 the database (parsing, the token, dependencies) and will do its work after it, all
 on one event loop: a hundred and sixty requests in flight interleave their steps,
@@ -9,7 +9,7 @@ client's timeout although the database keeps up (signed-in ``GET /tasks`` at 160
 connections on a pool of 10: 182 answers/s, 49 timeouts at 2 s; with this gate at
 20 in flight, 244 answers/s and none). ``RequestAdmission`` lets ``limit`` API
 requests in at once and queues the others before any work, in arrival order
-(``keel.db.pool.AdmissionGate``); one that waited ``timeout`` seconds is answered
+(``keel_db.pool.AdmissionGate``); one that waited ``timeout`` seconds is answered
 503 with ``Retry-After``. The probes (``/health``) and ``/metrics`` are never
 queued: they must answer while the API is saturated.
 """
@@ -19,8 +19,8 @@ from __future__ import annotations
 from sqlalchemy import exc as sa_exc
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from keel.db.errors import unavailable_response
-from keel.db.pool import AdmissionGate
+from keel_db.errors import unavailable_response
+from keel_db.pool import AdmissionGate
 
 
 class RequestAdmission:

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from keel.db.engine import EngineSettings
+from keel_db.engine import EngineSettings
 
 
 class Settings(BaseSettings):

@@ -17,11 +17,6 @@ from keel.analytics.router import router as analytics_router
 from keel.auth.passwords import Passwords
 from keel.auth.router import router as auth_router
 from keel.config import Settings
-from keel.db import Database, install_error_handlers
-from keel.db.cache import Cache, CacheStore, MemoryStore, NullStore, RedisStore
-from keel.db.cursors import CursorCodec
-from keel.db.engine import pool_limits
-from keel.db.migrations import Migrations
 from keel.health.router import router as health_router
 from keel.heroes.router import heroes as heroes_router
 from keel.heroes.router import teams as teams_router
@@ -35,6 +30,12 @@ from keel.posts.router import router as posts_router
 from keel.shutdown import CutRequestsAnswer503
 from keel.tasks.router import router as tasks_router
 from keel.users.router import router as users_router
+from keel_db import Database, install_error_handlers
+from keel_db.cache import Cache, CacheStore, MemoryStore, NullStore
+from keel_db.cursors import CursorCodec
+from keel_db.engine import pool_limits
+from keel_db.migrations import Migrations
+from keel_db.redis_store import RedisStore
 
 API_PREFIX = "/api/v1"
 MIGRATIONS = "keel:migrations"

@@ -1,7 +1,7 @@
 """Money in the API: a JSON string with exactly two decimals (``"10.00"``) on the
 way out; on the way in, such a string or a number with at most two decimals.
 Never a float inside: values are ``Decimal`` from parsing to the database
-(``keel.db.models.Money``)."""
+(``keel_db.models.Money``)."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from keel.db.monitoring import DatabaseMetrics
+from keel_db.metrics import DatabaseMetrics
 
 router = APIRouter(tags=["operations"])
 
@@ -41,7 +41,7 @@ class Metrics:
             ["namespace", "result"],
             registry=self.registry,
         )
-        self.database = DatabaseMetrics(self.registry)
+        self.database = DatabaseMetrics(self.registry, prefix="keel_db")
 
 
 class RequestMetricsMiddleware:

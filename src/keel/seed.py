@@ -7,13 +7,13 @@ from collections.abc import Callable
 from keel.accounts import seed as accounts
 from keel.auth.passwords import Passwords
 from keel.config import Settings
-from keel.db.session import standalone_transaction
 from keel.heroes import seed as heroes
 from keel.items import seed as items
 from keel.orders import seed as orders
 from keel.posts import seed as posts
 from keel.tasks import seed as tasks
 from keel.users import seed as users
+from keel_db.session import standalone_transaction
 
 
 class SeedReport(dict[str, int]):

@@ -1,4 +1,4 @@
-"""The metadata of Keel's own tables: SQLModel's, with keel.db's naming convention.
+"""The metadata of Keel's own tables: SQLModel's, with keel_db's naming convention.
 
 Every Keel ``models.py`` takes ``table_args`` from here, so this module, and the
 naming convention with it, comes before any Keel table is defined; defining one
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-from keel.db.models import table_args, with_naming_convention
+from keel_db.models import table_args, with_naming_convention
 
 metadata = with_naming_convention(SQLModel.metadata)
 

@@ -6,9 +6,9 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
-from keel.db.errors import register_constraint_messages
-from keel.db.models import Money, UTCDateTime, utcnow
 from keel.tables import table_args
+from keel_db.errors import register_constraint_messages
+from keel_db.models import Money, UTCDateTime, utcnow
 
 
 class Account(SQLModel, table=True):

@@ -14,11 +14,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from keel.accounts import repository
 from keel.accounts.models import Deposit, Transfer
 from keel.accounts.schemas import AccountPublic, TransferPublic, TransferRequest
-from keel.db.domain_errors import ConflictError, InvalidInputError
-from keel.db.retry import retrying
 from keel.idempotency.service import Idempotency, StoredAnswer, run_once
 from keel.users import repository as users
 from keel.users.service import not_found as user_not_found
+from keel_db.domain_errors import ConflictError, InvalidInputError
+from keel_db.retry import retrying
 
 NOT_ENOUGH_MONEY = "Not enough money."
 

@@ -2,7 +2,7 @@
 
 They are a ``Principal`` (id, username, is_admin), read with one narrow query on a
 connection of its own (released at once, so a route's own session never waits
-behind it) and cached (``keel.db.cache``) until the next committed write to the
+behind it) and cached (``keel_db.cache``) until the next committed write to the
 users table: a valid token usually costs no query, and a deactivated, demoted or
 deleted user is refused by the next request (by every worker when the cache is in
 Redis; with the in-process cache, by this worker, and others within the cache's
@@ -18,11 +18,11 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 
 from keel.auth.tokens import InvalidTokenError, read_access_token
-from keel.db import Database
-from keel.db.cache import Cache
 from keel.dependencies import NowDep
 from keel.users import repository as users
 from keel.users.schemas import Principal
+from keel_db import Database
+from keel_db.cache import Cache
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a path, not a secret
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL)

@@ -10,8 +10,8 @@ from keel.auth.dependencies import unauthorized
 from keel.auth.passwords import PasswordsDep
 from keel.auth.schemas import Token
 from keel.auth.throttle import LoginThrottledError
-from keel.db import AsyncSessionDep
 from keel.dependencies import NowDep, SettingsDep
+from keel_db import AsyncSessionDep
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 

@@ -29,8 +29,8 @@ from sqlalchemy.sql.dml import UpdateBase
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel.auth.models import LoginFailure
-from keel.db.models import UTCDateTime
-from keel.db.retry import retrying
+from keel_db.models import UTCDateTime
+from keel_db.retry import retrying
 
 _table = LoginFailure.__table__  # type: ignore[attr-defined]
 _ATTEMPTS = 3

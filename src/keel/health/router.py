@@ -8,8 +8,8 @@ import asyncio
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
-from keel.db import DatabaseDep
-from keel.db.errors import RETRY_AFTER_SECONDS
+from keel_db import DatabaseDep
+from keel_db.errors import RETRY_AFTER_SECONDS
 
 router = APIRouter(prefix="/health", tags=["health"])
 

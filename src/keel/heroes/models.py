@@ -5,9 +5,9 @@ from typing import Optional
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
-from keel.db.errors import register_constraint_messages
-from keel.db.versioning import Versioned
 from keel.tables import table_args
+from keel_db.errors import register_constraint_messages
+from keel_db.versioning import Versioned
 
 _LINKS = {"lazy": "raise", "cascade": "all, delete-orphan", "passive_deletes": True}
 

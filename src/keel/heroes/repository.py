@@ -11,9 +11,9 @@ from sqlalchemy.orm import joinedload
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from keel.db.pagination import Keyset
-from keel.db.upsert import upsert
 from keel.heroes.models import Hero, HeroTeamLink, Team
+from keel_db.pagination import Keyset
+from keel_db.upsert import upsert
 
 TEAMS_BY_ID = Keyset("id", col(Team.id), col(Team.id))
 HEROES_BY_ID = Keyset("id", col(Hero.id), col(Hero.id))

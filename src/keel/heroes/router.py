@@ -5,11 +5,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 
 from keel.auth.dependencies import CurrentUser, OptionalUser
-from keel.db import AsyncSessionDep, ReadSessionDep
-from keel.db.cache import CacheDep
-from keel.db.domain_errors import InvalidInputError
-from keel.db.pagination import Page, PageRequestDep, fetch_page
-from keel.db.versioning import PRECONDITION_FAILED, IfMatch, check_if_match, set_etag
 from keel.heroes import repository, service, views
 from keel.heroes.schemas import (
     HeroCreate,
@@ -25,6 +20,11 @@ from keel.heroes.schemas import (
     TeamWithHeroes,
 )
 from keel.users.schemas import Principal
+from keel_db import AsyncSessionDep, ReadSessionDep
+from keel_db.cache import CacheDep
+from keel_db.domain_errors import InvalidInputError
+from keel_db.pagination import Page, PageRequestDep, fetch_page
+from keel_db.versioning import PRECONDITION_FAILED, IfMatch, check_if_match, set_etag
 
 teams = APIRouter(prefix="/teams", tags=["heroes and teams"])
 heroes = APIRouter(prefix="/heroes", tags=["heroes and teams"])

@@ -1,14 +1,10 @@
 """Writes to the catalogue. A duplicate team name is the database's to refuse
-(409 through ``keel.db.errors``)."""
+(409 through ``keel_db.errors``)."""
 
 from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from keel.db import transaction
-from keel.db.cache import Cache
-from keel.db.domain_errors import NotFoundError
-from keel.db.rows import add_row, change_row, delete_row
 from keel.heroes import repository
 from keel.heroes.models import Hero, Team
 from keel.heroes.schemas import (
@@ -20,6 +16,10 @@ from keel.heroes.schemas import (
     TeamStats,
     TeamUpdate,
 )
+from keel_db import transaction
+from keel_db.cache import Cache
+from keel_db.domain_errors import NotFoundError
+from keel_db.rows import add_row, change_row, delete_row
 
 TEAM_NOT_FOUND = "Team not found."
 HERO_NOT_FOUND = "Hero not found."

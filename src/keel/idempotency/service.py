@@ -26,11 +26,11 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from keel.db import savepoint
-from keel.db.domain_errors import ConflictError, InvalidInputError
-from keel.db.retry import retrying
 from keel.dependencies import NowDep, SettingsDep
 from keel.idempotency.models import IdempotencyKey
+from keel_db import savepoint
+from keel_db.domain_errors import ConflictError, InvalidInputError
+from keel_db.retry import retrying
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -118,7 +118,7 @@ async def run_once(
     status_code: int | Callable[[M], int],
 ) -> M | StoredAnswer:
     """``await work()`` as one unit of work: in a transaction, run again on a
-    deadlock (``keel.db.retry``), and at most once per idempotency key: a key that
+    deadlock (``keel_db.retry``), and at most once per idempotency key: a key that
     already has an answer returns it and ``work`` does not run."""
 
     async def attempt() -> M | StoredAnswer:

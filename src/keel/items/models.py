@@ -6,10 +6,10 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Index, Text
 from sqlmodel import Field
 
-from keel.db.errors import register_constraint_messages
-from keel.db.models import Money, UTCDateTime, utcnow
-from keel.db.versioning import Versioned
 from keel.tables import table_args
+from keel_db.errors import register_constraint_messages
+from keel_db.models import Money, UTCDateTime, utcnow
+from keel_db.versioning import Versioned
 
 
 class Item(Versioned, table=True):

@@ -12,11 +12,11 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from keel.db.bulk import insert_returning_ids
-from keel.db.models import new_timestamps
-from keel.db.pagination import Keyset
 from keel.items.models import Item
 from keel.items.schemas import ItemCreate, ItemSort
+from keel_db.bulk import insert_returning_ids
+from keel_db.models import new_timestamps
+from keel_db.pagination import Keyset
 
 _ID = col(Item.id)
 SORTS: dict[ItemSort, Keyset] = {

@@ -6,10 +6,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from keel.auth.dependencies import CurrentUser
-from keel.db import AsyncSessionDep, ReadSessionDep
-from keel.db.domain_errors import InvalidInputError
-from keel.db.pagination import Page, PageRequest, PageRequestDep, fetch_page
-from keel.db.versioning import PRECONDITION_FAILED, IfMatch, check_if_match, set_etag
 from keel.items import repository, service
 from keel.items.models import Item
 from keel.items.repository import ItemFilters
@@ -25,6 +21,10 @@ from keel.money import NonNegativeMoney
 from keel.users import repository as users
 from keel.users.service import USER_NOT_FOUND
 from keel.users.service import not_found as user_not_found
+from keel_db import AsyncSessionDep, ReadSessionDep
+from keel_db.domain_errors import InvalidInputError
+from keel_db.pagination import Page, PageRequest, PageRequestDep, fetch_page
+from keel_db.versioning import PRECONDITION_FAILED, IfMatch, check_if_match, set_etag
 
 router = APIRouter(tags=["items"])
 

@@ -6,10 +6,10 @@ from decimal import Decimal
 
 from sqlmodel import Session, select
 
-from keel.db.bulk import insert_rows
-from keel.db.models import new_timestamps
 from keel.items.models import Item
 from keel.users.seed import user_ids
+from keel_db.bulk import insert_rows
+from keel_db.models import new_timestamps
 
 # owner -> [(name, price, stock)]
 DEMO_ITEMS = {

@@ -8,8 +8,8 @@ from typing import Optional
 from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field, Relationship, SQLModel
 
-from keel.db.models import Money, UTCDateTime, utcnow
 from keel.tables import table_args
+from keel_db.models import Money, UTCDateTime, utcnow
 
 PLACED, CANCELLED = "placed", "cancelled"
 

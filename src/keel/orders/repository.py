@@ -11,11 +11,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from keel.db.models import utcnow
-from keel.db.pagination import Keyset
-from keel.db.versioning import bumped
 from keel.items.models import Item
 from keel.orders.models import CANCELLED, PLACED, Order
+from keel_db.models import utcnow
+from keel_db.pagination import Keyset
+from keel_db.versioning import bumped
 
 _items = Item.__table__  # type: ignore[attr-defined]
 _orders = Order.__table__  # type: ignore[attr-defined]

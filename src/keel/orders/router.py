@@ -6,11 +6,11 @@ from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
 from keel.auth.dependencies import CurrentUser
-from keel.db import AsyncSessionDep
-from keel.db.pagination import Page, PageRequestDep, fetch_page
 from keel.idempotency.service import IdempotencyHeaderDep, answer
 from keel.orders import repository, service
 from keel.orders.schemas import OrderCreate, OrderPublic
+from keel_db import AsyncSessionDep
+from keel_db.pagination import Page, PageRequestDep, fetch_page
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 

@@ -6,8 +6,8 @@ from sqlalchemy import JSON, Index, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from keel.db.models import UTCDateTime, utcnow
 from keel.tables import table_args
+from keel_db.models import UTCDateTime, utcnow
 
 TAGS_TYPE = JSON().with_variant(JSONB(), "postgresql")
 

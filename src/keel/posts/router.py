@@ -5,7 +5,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from keel.auth.dependencies import CurrentUser
-from keel.db.pagination import Page, PageRequestDep
 from keel.posts.schemas import (
     AuthorSummary,
     PostCreate,
@@ -15,6 +14,7 @@ from keel.posts.schemas import (
     PostUpdate,
 )
 from keel.posts.store import PostStoreDep
+from keel_db.pagination import Page, PageRequestDep
 
 router = APIRouter(tags=["posts"])
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from keel.db.bulk import insert_rows
-from keel.db.models import new_timestamps
 from keel.posts.models import Post
 from keel.users.seed import user_ids
+from keel_db.bulk import insert_rows
+from keel_db.models import new_timestamps
 
 # author -> [(title, category, tags, content)]
 DEMO_POSTS = {

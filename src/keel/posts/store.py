@@ -13,10 +13,6 @@ from sqlalchemy import func, outerjoin
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from keel.db import AsyncSessionDep, transaction
-from keel.db.json import json_array_contains
-from keel.db.models import new_timestamps
-from keel.db.pagination import Keyset, PageRequest, PageResult, fetch_page
 from keel.posts.models import Post
 from keel.posts.schemas import (
     AuthorSummary,
@@ -27,6 +23,10 @@ from keel.posts.schemas import (
     PostUpdate,
 )
 from keel.users.models import User
+from keel_db import AsyncSessionDep, transaction
+from keel_db.json import json_array_contains
+from keel_db.models import new_timestamps
+from keel_db.pagination import Keyset, PageRequest, PageResult, fetch_page
 
 
 class PostStore(Protocol):

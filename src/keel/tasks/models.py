@@ -5,10 +5,10 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from keel.db.errors import register_constraint_messages
-from keel.db.models import UTCDateTime, utcnow
-from keel.db.versioning import Versioned
 from keel.tables import table_args
+from keel_db.errors import register_constraint_messages
+from keel_db.models import UTCDateTime, utcnow
+from keel_db.versioning import Versioned
 
 PRIORITY_MIN, PRIORITY_MAX = 0, 5
 

@@ -12,10 +12,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from keel.db.models import new_timestamps
-from keel.db.pagination import Keyset
 from keel.tasks.models import Task, TaskTransfer
 from keel.tasks.schemas import TaskCreate, TaskSort
+from keel_db.models import new_timestamps
+from keel_db.pagination import Keyset
 
 _ID = col(Task.id)
 SORTS: dict[TaskSort, Keyset] = {

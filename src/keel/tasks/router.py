@@ -6,10 +6,6 @@ from fastapi import APIRouter, Body, Depends, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from keel.auth.dependencies import CurrentUser
-from keel.db import AsyncSessionDep, PrimaryReadSessionDep
-from keel.db.cache import CacheDep
-from keel.db.pagination import Page, PageRequestDep, fetch_page
-from keel.db.versioning import PRECONDITION_FAILED, IfMatch, check_if_match, set_etag
 from keel.idempotency.service import IdempotencyHeaderDep, StoredAnswer
 from keel.tasks import repository, service
 from keel.tasks.models import PRIORITY_MAX, PRIORITY_MIN, Task
@@ -27,6 +23,10 @@ from keel.tasks.schemas import (
     TaskTransferRequest,
     TaskUpdate,
 )
+from keel_db import AsyncSessionDep, PrimaryReadSessionDep
+from keel_db.cache import CacheDep
+from keel_db.pagination import Page, PageRequestDep, fetch_page
+from keel_db.versioning import PRECONDITION_FAILED, IfMatch, check_if_match, set_etag
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 

@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from keel.db.bulk import insert_rows
-from keel.db.models import utcnow
 from keel.tasks.models import PRIORITY_MAX, Task
 from keel.users.models import User
 from keel.users.seed import BULK_PREFIX, user_ids
+from keel_db.bulk import insert_rows
+from keel_db.models import utcnow
 
 # username -> [(title, priority, completed)]
 DEMO_TASKS = {

@@ -1,5 +1,5 @@
 """Rules and transactions for tasks. Uniqueness of a title per owner is the
-database's to enforce; a clash surfaces as a 409 through ``keel.db.errors``."""
+database's to enforce; a clash surfaces as a 409 through ``keel_db.errors``."""
 
 from __future__ import annotations
 
@@ -9,12 +9,6 @@ from http import HTTPStatus
 from sqlalchemy.exc import DBAPIError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from keel.db import savepoint, transaction
-from keel.db.cache import Cache
-from keel.db.domain_errors import InvalidInputError, NotFoundError
-from keel.db.errors import constraint_violation, violation_detail
-from keel.db.models import new_timestamps
-from keel.db.rows import add_row, change_row, delete_row
 from keel.idempotency.service import Idempotency, StoredAnswer, run_once
 from keel.tasks import repository
 from keel.tasks.models import Task, TaskTransfer
@@ -30,6 +24,12 @@ from keel.tasks.schemas import (
 )
 from keel.users import repository as users
 from keel.users.service import USER_NOT_FOUND
+from keel_db import savepoint, transaction
+from keel_db.cache import Cache
+from keel_db.domain_errors import InvalidInputError, NotFoundError
+from keel_db.errors import constraint_violation, violation_detail
+from keel_db.models import new_timestamps
+from keel_db.rows import add_row, change_row, delete_row
 
 TASK_NOT_FOUND = "Task not found."
 

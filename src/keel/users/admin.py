@@ -7,10 +7,10 @@ from sqlalchemy.exc import IntegrityError
 
 from keel.auth.passwords import Passwords
 from keel.config import Settings
-from keel.db.errors import ConstraintViolation, Violation, constraint_violation, violation_detail
-from keel.db.session import standalone_transaction
 from keel.users.schemas import UserCreate
 from keel.users.service import build_user
+from keel_db.errors import ConstraintViolation, Violation, constraint_violation, violation_detail
+from keel_db.session import standalone_transaction
 
 
 class AdminExistsError(ValueError):

@@ -6,9 +6,9 @@ from typing import Optional
 from sqlalchemy import Text, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
-from keel.db.errors import register_constraint_messages
-from keel.db.models import UTCDateTime, utcnow
 from keel.tables import table_args
+from keel_db.errors import register_constraint_messages
+from keel_db.models import UTCDateTime, utcnow
 
 
 class User(SQLModel, table=True):

@@ -9,9 +9,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from keel.db.pagination import Keyset
 from keel.users.models import User
 from keel.users.schemas import Principal
+from keel_db.pagination import Keyset
 
 
 def _with_profile() -> SelectOfScalar[User]:

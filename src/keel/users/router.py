@@ -6,11 +6,11 @@ from fastapi import APIRouter, Depends, status
 
 from keel.auth.dependencies import AdminUser, CurrentUser, unauthorized
 from keel.auth.passwords import PasswordsDep
-from keel.db import AsyncSessionDep
-from keel.db.pagination import Page, PageRequestDep, fetch_page
 from keel.users import repository, service
 from keel.users.models import User
 from keel.users.schemas import UserCreate, UserPublic, UserUpdateAdmin, UserUpdateMe
+from keel_db import AsyncSessionDep
+from keel_db.pagination import Page, PageRequestDep, fetch_page
 
 router = APIRouter(prefix="/users", tags=["users"])
 

@@ -1,7 +1,7 @@
 """Rules and transactions for users: sign-up, self-service changes, admin changes.
 
 Uniqueness of email and username is left to the database: a clash raises an
-``IntegrityError`` that ``keel.db.errors`` answers with a 409 naming the field.
+``IntegrityError`` that ``keel_db.errors`` answers with a 409 naming the field.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel.auth.passwords import Passwords
-from keel.db import transaction
-from keel.db.domain_errors import InvalidInputError, NotFoundError
-from keel.db.models import new_timestamps, utcnow
-from keel.db.rows import delete_row
 from keel.users.models import User, UserProfile
 from keel.users.schemas import ProfileIn, UserCreate, UserUpdateAdmin, UserUpdateMe
+from keel_db import transaction
+from keel_db.domain_errors import InvalidInputError, NotFoundError
+from keel_db.models import new_timestamps, utcnow
+from keel_db.rows import delete_row
 
 USER_NOT_FOUND = "User not found."
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import URL, Engine, MetaData, NullPool, create_engine, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from keel.db.engine import backend_name, sync_url
+from keel_db.engine import backend_name, sync_url
 
 
 def _server_engine(server_url: str | URL) -> Engine:

@@ -11,7 +11,7 @@ from sqlalchemy import Table, insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import Session
 
-from keel.db.session import note_written
+from keel_db.session import note_written
 
 DEFAULT_BATCH = 5000
 
@@ -49,7 +49,7 @@ async def insert_returning_ids(
     batches the executemany) and return the new integer ids in the order sent.
 
     ``table`` must have an autoincrementing integer ``id``, and the caller must hold
-    a write transaction (``keel.db.transaction``). On PostgreSQL with asyncpg the
+    a write transaction (``keel_db.transaction``). On PostgreSQL with asyncpg the
     rows go in by ``COPY`` instead (see ``_copy_with_new_ids``)."""
     if connection.dialect.driver == "asyncpg" and rows:
         return await _copy_with_new_ids(connection, table, rows)

@@ -2,7 +2,7 @@
 
 ``with_naming_convention(metadata)`` gives a ``MetaData`` (``SQLModel.metadata``,
 say) ``NAMING_CONVENTION``, so every index and constraint has the same, predictable
-name on every dialect: Alembic migrations stay stable, and ``keel.db.errors`` can
+name on every dialect: Alembic migrations stay stable, and ``keel_db.errors`` can
 tell which constraint a driver error is about. Call it before the first table is
 defined on that metadata; importing this module changes nothing.
 """

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.types import TypeDecorator
 
 if TYPE_CHECKING:
-    from keel.db.pagination import Keyset
+    from keel_db.pagination import Keyset
 
 
 class InvalidCursorError(ValueError):
@@ -44,7 +44,7 @@ class CursorCodec:
     """Encodes a keyset position as ``<payload>.<signature>`` (base64url, HMAC-SHA256)."""
 
     def __init__(self, key: bytes) -> None:
-        self._key = hashlib.sha256(b"keel.db.pagination:" + key).digest()
+        self._key = hashlib.sha256(b"keel_db.pagination:" + key).digest()
 
     def _sign(self, payload: bytes) -> bytes:
         return hmac.new(self._key, payload, hashlib.sha256).digest()[:16]

@@ -1,4 +1,4 @@
-"""keel.db: the domain-agnostic database core of Keel.
+"""keel_db: the domain-agnostic database core of Keel.
 
 Engines for SQLite, PostgreSQL and MySQL/MariaDB from one URL, session dependencies
 for FastAPI, transaction and savepoint helpers, retries, database errors mapped to
@@ -7,18 +7,18 @@ names, and Alembic driven from code. It imports nothing from Keel's domains, and
 importing it changes nothing global.
 """
 
-from keel.db.cursors import CursorCodec, InvalidCursorError
-from keel.db.domain_errors import (
+from keel_db.cursors import CursorCodec, InvalidCursorError
+from keel_db.domain_errors import (
     ConflictError,
     DomainError,
     InvalidInputError,
     NotFoundError,
     PreconditionFailedError,
 )
-from keel.db.engine import EngineSettings, async_url, backend_name, sync_url
-from keel.db.errors import install_error_handlers, register_constraint_messages
-from keel.db.migrations import Migrations, run_env
-from keel.db.models import (
+from keel_db.engine import EngineSettings, async_url, backend_name, sync_url
+from keel_db.errors import install_error_handlers, register_constraint_messages
+from keel_db.migrations import Migrations, run_env
+from keel_db.models import (
     NAMING_CONVENTION,
     Money,
     UTCDateTime,
@@ -26,9 +26,9 @@ from keel.db.models import (
     utcnow,
     with_naming_convention,
 )
-from keel.db.pagination import CountMode, Keyset, Page, PageRequest, PageRequestDep, fetch_page
-from keel.db.retry import retrying
-from keel.db.session import (
+from keel_db.pagination import CountMode, Keyset, Page, PageRequest, PageRequestDep, fetch_page
+from keel_db.retry import retrying
+from keel_db.session import (
     AnalyticsSessionDep,
     AsyncSessionDep,
     Database,

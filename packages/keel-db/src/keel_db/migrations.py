@@ -8,7 +8,7 @@ to the database file on SQLite.
 
 An Alembic ``env.py`` needs two lines::
 
-    from keel.db.migrations import run_env
+    from keel_db.migrations import run_env
     run_env(context, target_metadata=metadata)
 """
 
@@ -28,8 +28,8 @@ from filelock import FileLock
 from sqlalchemy import Connection, MetaData, text
 from sqlmodel.sql.sqltypes import AutoString
 
-from keel.db.engine import EngineSettings, make_sync_engine, sync_url
-from keel.db.models import Money, UTCDateTime
+from keel_db.engine import EngineSettings, make_sync_engine, sync_url
+from keel_db.models import Money, UTCDateTime
 
 LOCK_NAME = "keel_migrations"
 LOCK_TIMEOUT_SECONDS = 300
@@ -82,11 +82,11 @@ def _render_item(kind: str, obj: Any, autogen_context: Any) -> str | Literal[Fal
     if isinstance(obj, AutoString):
         return f"sa.String(length={obj.length})" if obj.length else "sa.String()"
     if isinstance(obj, UTCDateTime):
-        autogen_context.imports.add("import keel.db.models")
-        return "keel.db.models.UTCDateTime()"
+        autogen_context.imports.add("import keel_db.models")
+        return "keel_db.models.UTCDateTime()"
     if isinstance(obj, Money):
-        autogen_context.imports.add("import keel.db.models")
-        return f"keel.db.models.Money(precision={obj.precision})"
+        autogen_context.imports.add("import keel_db.models")
+        return f"keel_db.models.Money(precision={obj.precision})"
     return False
 
 

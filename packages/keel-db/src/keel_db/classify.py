@@ -3,7 +3,7 @@
 Which constraint a write broke (``constraint_violation``), whether the database
 cannot serve now (``is_unavailable``) and whether the transaction lost a race and
 may run again (``is_retryable``): by SQLSTATE on PostgreSQL, errno on MySQL and
-MariaDB, the message on SQLite. ``keel.db.errors`` turns the answers into HTTP.
+MariaDB, the message on SQLite. ``keel_db.errors`` turns the answers into HTTP.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import exc as sa_exc
 
-from keel.db.interrupts import DatabaseUnreachableError, interrupted_database_call
+from keel_db.interrupts import DatabaseUnreachableError, interrupted_database_call
 
 
 class Violation(enum.Enum):

@@ -7,7 +7,7 @@ can know, so Keel pings only connections that sat idle in the pool longer than
 ``ping_after_idle`` seconds (where a restart, a firewall or a server timeout could
 have closed them). A failed ping discards the connection and the pool hands out a
 fresh one; a connection that dies between pings fails its statement, which is a
-503 (``keel.db.errors``), and SQLAlchemy then discards every connection the pool
+503 (``keel_db.errors``), and SQLAlchemy then discards every connection the pool
 opened before that moment, so one request sees the outage, not one per connection.
 """
 

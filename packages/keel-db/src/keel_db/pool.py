@@ -15,7 +15,7 @@ a checkout takes a permit first, a check-in gives it back, and a permit given ba
 while others wait goes straight to the one that has waited longest, so nobody can
 overtake. With a permit in hand the pool itself never waits. A request that has
 not been admitted within the pool timeout is told so at once
-(``sqlalchemy.exc.TimeoutError``, which ``keel.db.errors`` answers with a 503 and
+(``sqlalchemy.exc.TimeoutError``, which ``keel_db.errors`` answers with a 503 and
 ``Retry-After``). The uncontended path takes a permit without awaiting anything.
 
 The gate outlives ``engine.dispose()`` (the recreated pool shares it), so
@@ -37,7 +37,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry, Pool
 from sqlalchemy.util import await_
 
-from keel.db.interrupts import mark_database_cancel
+from keel_db.interrupts import mark_database_cancel
 
 
 class AdmissionGate:
@@ -145,7 +145,7 @@ class FairQueuePool(AsyncAdaptedQueuePool):
         # max_overflow=-1: no limit on connections, so none on admissions either.
         unbounded = self._max_overflow < 0
         capacity = sys.maxsize if unbounded else self.size() + self._max_overflow
-        # A cancelled wait is a cancelled database call (keel.db.interrupts): the
+        # A cancelled wait is a cancelled database call (keel_db.interrupts): the
         # TimeoutError of an asyncio.timeout around it is a 503, not a bug.
         self.gate = AdmissionGate(
             capacity,

@@ -3,7 +3,7 @@
 A ``TimeoutError``, ``ConnectionError`` or ``OverflowError`` says nothing about where
 it came from: raised by a route's own code it is a bug and must stay a 500, raised
 by the driver or the pool it means "the database cannot serve this now" (503) or "a
-value no column can hold" (422). So ``keel.db`` marks or converts them where it can
+value no column can hold" (422). So ``keel_db`` marks or converts them where it can
 see them, on every engine it makes:
 
 - a driver that cannot connect (asyncpg raises ``OSError`` or ``TimeoutError``, not a

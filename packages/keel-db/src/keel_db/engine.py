@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from keel.db.interrupts import classify_driver_errors
-from keel.db.liveness import ping_when_idle
-from keel.db.pool import fair_pool_class
+from keel_db.interrupts import classify_driver_errors
+from keel_db.liveness import ping_when_idle
+from keel_db.pool import fair_pool_class
 
 # backend -> (sync driver, async driver)
 DRIVERS: dict[str, tuple[str, str]] = {
@@ -31,7 +31,7 @@ _ALIASES = {"postgres": "postgresql"}
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # Execution option naming the SQLite BEGIN mode ("DEFERRED", "IMMEDIATE"); see
-# keel.db.session.transaction.
+# keel_db.session.transaction.
 SQLITE_BEGIN = "keel_sqlite_begin"
 
 
@@ -93,7 +93,7 @@ class EngineSettings:
     statement_timeout_ms: int = 5000
     slow_query_ms: int = 0  # 0: no slow-query log
     # Ping a pooled connection before use only after it sat idle this long (see
-    # keel.db.liveness); server databases only.
+    # keel_db.liveness); server databases only.
     ping_after_idle: float = 10.0
     # Every transaction read-only: PostgreSQL default_transaction_read_only, MySQL
     # SET SESSION TRANSACTION READ ONLY, SQLite opens the file with mode=ro.
@@ -280,7 +280,7 @@ def make_sync_engine(settings: EngineSettings) -> Engine:
 
 def make_async_engine(settings: EngineSettings) -> AsyncEngine:
     """An async engine (the request path) with Keel's pool, pragmas and timeouts;
-    its pool admits waiting requests in arrival order (``keel.db.pool``)."""
+    its pool admits waiting requests in arrival order (``keel_db.pool``)."""
     url = _url_for(settings, use_async=True)
     kwargs = _engine_kwargs(settings, url)
     poolclass = fair_pool_class(url)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine, event, text
@@ -28,9 +28,12 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from keel.db.classify import is_retryable
-from keel.db.engine import SQLITE_BEGIN, EngineSettings, make_async_engine, make_sync_engine
-from keel.db.monitoring import DatabaseMetrics, instrument
+from keel_db.classify import is_retryable
+from keel_db.engine import SQLITE_BEGIN, EngineSettings, make_async_engine, make_sync_engine
+from keel_db.monitoring import instrument
+
+if TYPE_CHECKING:
+    from keel_db.metrics import DatabaseMetrics
 
 
 class Database:
@@ -137,7 +140,7 @@ def _database(request: Request) -> Database:
     database: Database | None = getattr(request.app.state, "database", None)
     if database is None:
         raise RuntimeError(
-            "keel.db is not set up in this app: create a Database in the app's lifespan "
+            "keel_db is not set up in this app: create a Database in the app's lifespan "
             "and put it on app.state.database"
         )
     return database

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from keel.db.session import transaction
+from keel_db.session import transaction
 
 
 async def add_row(session: AsyncSession, row: Any) -> None:

@@ -2,15 +2,15 @@
 
 ``Cache.get_or_compute(name, key, compute, tables=[...])`` returns the cached JSON
 value or computes, stores and returns it. The key carries the current version of
-every table the value was computed from. ``keel.db.session.transaction`` notes the
+every table the value was computed from. ``keel_db.session.transaction`` notes the
 tables each transaction writes and, *after* its commit, the cache bumps their
 versions (``tables_changed``): every value computed from them is dead at once, with
 no invalidation call to forget anywhere, including a value a slow reader is about to
 store from data read before the commit (it lands under the old versions and is never
 read again).
 
-Stores: ``RedisStore`` (shared by every worker, when ``REDIS_URL`` is set) or
-``MemoryStore`` (this process only). Concurrent misses on one key in a process
+Stores: ``keel_db.redis_store.RedisStore`` (shared by every worker; the ``redis``
+extra) or ``MemoryStore`` (this process only). Concurrent misses on one key in a process
 compute once (single flight). A cache that fails is a miss, never an error: the
 database answers instead.
 """
@@ -25,15 +25,23 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_PREFIX = "keel"
+DEFAULT_PREFIX = "cache"
+
+
+class CacheUnavailableError(Exception):
+    """A store could not answer (its server is down or slow): a miss, not an error."""
+
+
+# What a store's failure looks like: its own error, or a socket's.
+_UNAVAILABLE = (CacheUnavailableError, OSError)
 
 
 class CacheStore(Protocol):
+    """Where values live. A store that cannot answer raises ``CacheUnavailableError``."""
+
     async def get(self, key: str) -> str | None: ...
     async def get_many(self, keys: Sequence[str]) -> list[str | None]: ...
     async def set(self, key: str, value: str, ttl: float) -> None: ...
@@ -96,36 +104,6 @@ class NullStore:
         return None
 
 
-class RedisStore:
-    """Redis, shared by every worker (redis-py's asyncio client)."""
-
-    def __init__(self, url: str) -> None:
-        self._redis = Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-
-    async def get(self, key: str) -> str | None:
-        value = await self._redis.get(key)
-        if value is None:
-            return None
-        return value.decode() if isinstance(value, bytes) else str(value)
-
-    async def get_many(self, keys: Sequence[str]) -> list[str | None]:
-        """One round trip (MGET) for all of them."""
-        values = await self._redis.mget(list(keys))
-        return [
-            None if value is None else value.decode() if isinstance(value, bytes) else str(value)
-            for value in values
-        ]
-
-    async def set(self, key: str, value: str, ttl: float) -> None:
-        await self._redis.set(key, value, px=max(1, int(ttl * 1000)))
-
-    async def incr(self, key: str) -> int:
-        return int(await self._redis.incr(key))
-
-    async def close(self) -> None:
-        await self._redis.aclose()
-
-
 class Cache:
     def __init__(
         self,
@@ -160,7 +138,7 @@ class Cache:
             versions = await self._versions(tables)
             full_key = f"{self.prefix}:value:{name}:{versions}:{key}"
             cached = await self.store.get(full_key)
-        except (RedisError, OSError) as error:
+        except _UNAVAILABLE as error:
             logger.warning("cache unavailable, reading the database: %s", error)
             self._on_lookup(name, False)
             return await compute()
@@ -194,13 +172,13 @@ class Cache:
     async def _get_quietly(self, full_key: str) -> str | None:
         try:
             return await self.store.get(full_key)
-        except (RedisError, OSError):
+        except _UNAVAILABLE:
             return None
 
     async def _set_quietly(self, full_key: str, value: Any) -> None:
         try:
             await self.store.set(full_key, json.dumps(value), self.ttl)
-        except (RedisError, OSError) as error:
+        except _UNAVAILABLE as error:
             logger.warning("cache unavailable, not storing: %s", error)
 
     async def tables_changed(self, tables: set[str]) -> None:
@@ -208,7 +186,7 @@ class Cache:
         for table in sorted(tables):
             try:
                 await self.store.incr(f"{self.prefix}:version:{table}")
-            except (RedisError, OSError) as error:
+            except _UNAVAILABLE as error:
                 logger.warning(
                     "cache unavailable; values from %s live to their TTL: %s", table, error
                 )

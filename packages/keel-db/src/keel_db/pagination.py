@@ -37,9 +37,9 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from keel.db.cursors import CursorCodec, InvalidCursorError
-from keel.db.domain_errors import InvalidInputError
-from keel.db.explain import estimated_rows
+from keel_db.cursors import CursorCodec, InvalidCursorError
+from keel_db.domain_errors import InvalidInputError
+from keel_db.explain import estimated_rows
 
 T = TypeVar("T")
 

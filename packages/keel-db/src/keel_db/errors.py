@@ -1,16 +1,16 @@
 """Driver errors -> HTTP answers.
 
-The database enforces uniqueness, foreign keys and CHECKs; ``keel.db.classify``
+The database enforces uniqueness, foreign keys and CHECKs; ``keel_db.classify``
 reads what each driver says when one is violated into one ``ConstraintViolation``,
 and this module turns that into a 409 or 422 with a sentence. Constraint names
-follow ``keel.db.models.NAMING_CONVENTION``, so a domain can register a better
+follow ``keel_db.models.NAMING_CONVENTION``, so a domain can register a better
 sentence for its own constraints::
 
     register_constraint_messages({"uq_users_email": "A user with this email already exists."})
 
 An unreachable database, a pool that has no connection to give, a timed-out
 statement or a server shutting down become 503 with ``Retry-After``. Only what the
-driver or the pool raised counts (``keel.db.interrupts`` tells it apart): a
+driver or the pool raised counts (``keel_db.interrupts`` tells it apart): a
 ``TimeoutError`` or ``ConnectionError`` raised by a route's own code is a bug, and
 stays a 500 with its traceback in the log.
 """
@@ -26,7 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 
-from keel.db.classify import (
+from keel_db.classify import (
     ConstraintViolation,
     Violation,
     constraint_violation,
@@ -35,9 +35,9 @@ from keel.db.classify import (
     mysql_errno,
     sqlstate,
 )
-from keel.db.domain_errors import DomainError
-from keel.db.interrupts import DatabaseUnreachableError
-from keel.db.versioning import install_stale_data_handler
+from keel_db.domain_errors import DomainError
+from keel_db.interrupts import DatabaseUnreachableError
+from keel_db.versioning import install_stale_data_handler
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ RETRY_AFTER_SECONDS = 2
 UNAVAILABLE_DETAIL = "The database is not available right now; please retry shortly."
 DATA_ERROR_DETAIL = "A value does not fit its column: too long, out of range or malformed."
 
-# Read from the driver's error by keel.db.classify; here for the callers that map them.
+# Read from the driver's error by keel_db.classify; here for the callers that map them.
 __all__ = [
     "ConstraintViolation",
     "Violation",
@@ -161,7 +161,7 @@ def install_error_handlers(app: FastAPI) -> None:
     not fit its column a 422, a database that cannot serve now a 503; anything else
     stays a 500 (a bug), and so does a ``TimeoutError`` that did not interrupt a
     database call. A versioned row changed by someone else meanwhile is a 412
-    (``keel.db.versioning``). A service's ``keel.db.domain_errors`` become their
+    (``keel_db.versioning``). A service's ``keel_db.domain_errors`` become their
     404, 409, 412 or 422. Invalid input is FastAPI's 422 without the ``input``
     it would echo back, so a refused password never appears in an answer."""
     for error_type in (

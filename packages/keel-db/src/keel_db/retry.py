@@ -5,7 +5,7 @@ a lock wait timeout (1205) or SQLite still busy after its busy timeout (many wri
 queueing for its one write lock) means "this transaction lost a race; try it again":
 nothing it did was kept. ``retrying`` re-runs the whole unit of work a bounded number
 of times with a growing, jittered pause; when the attempts are spent the error
-propagates and ``keel.db.errors`` answers 503 with ``Retry-After``.
+propagates and ``keel_db.errors`` answers 503 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import TypeVar
 from sqlalchemy.exc import DBAPIError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from keel.db.classify import is_retryable
-from keel.db.session import transaction
+from keel_db.classify import is_retryable
+from keel_db.session import transaction
 
 logger = logging.getLogger(__name__)
 
