@@ -21,9 +21,10 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from keel.config import Settings
+from keel.context import keel_context
 from keel.main import create_app, migrations_for
 from keel.tables import metadata
-from keel_db import Database, backend_name
+from keel_db import Database, KeelDB, backend_name
 from keel_db.testing import create_database, delete_all_rows, drop_database, server_reachable
 
 REDIS_URL = os.environ.get("KEEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -107,7 +108,7 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     """The app on the test database, lifespan run, tables emptied first."""
     application = create_app(settings)
     async with LifespanManager(application):
-        database: Database = application.state.database
+        database: Database = KeelDB.of(application).database
         await delete_all_rows(database.engine, metadata)
         yield application
 
@@ -155,5 +156,7 @@ async def admin_headers(app: FastAPI, client: httpx.AsyncClient) -> dict[str, st
     from keel.users.admin import create_admin
     from tests.helpers import PASSWORD, token_for
 
-    create_admin(app.state.settings, email="root@example.com", username="root", password=PASSWORD)
+    create_admin(
+        keel_context(app).settings, email="root@example.com", username="root", password=PASSWORD
+    )
     return {"Authorization": f"Bearer {await token_for(client, 'root')}"}

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy import MetaData, func, select
 from sqlalchemy.sql import FromClause
 
-from keel_db import Database, EngineSettings
+from keel_db import Database, EngineSettings, KeelDB
 from keel_db.pool import AdmissionGate
 
 API = "/api/v1"
@@ -59,7 +59,7 @@ async def signed_up_headers(
 
 async def count_rows(app: FastAPI, table: FromClause, *where: Any) -> int:
     """Rows in ``table`` (matching ``where``), read straight from the database."""
-    database: Database = app.state.database
+    database: Database = KeelDB.of(app).database
     async with database.engine.connect() as connection:
         statement = select(func.count()).select_from(table)
         if where:

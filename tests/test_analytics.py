@@ -11,10 +11,11 @@ from fastapi import FastAPI
 from sqlalchemy import create_engine, exc, func, insert, select
 
 from keel.config import Settings
+from keel.context import keel_context
 from keel.main import create_app
 from keel.users.models import User
 from keel.users.seed import DEMO_PASSWORD
-from keel_db import sync_url
+from keel_db import KeelDB, sync_url
 from keel_db.models import new_timestamps
 from keel_db.monitoring import count_queries
 from tests.conftest import make_settings
@@ -33,7 +34,7 @@ async def test_user_activity_counts_posts_and_tasks(
     for n in range(4):
         body = {"title": f"t{n}", "completed": n % 2 == 0}
         assert (await client.post(f"{API}/tasks", json=body, headers=w)).status_code == 201
-    with count_queries(app.state.analytics_database.engine) as log:
+    with count_queries(KeelDB.of(app).analytics.engine) as log:
         response = await client.get(f"{API}/analytics/users", headers=admin_headers)
     assert response.status_code == 200
     rows = {row["username"]: row for row in response.json()["items"]}
@@ -89,7 +90,9 @@ async def test_analytics_reads_its_own_database_and_cannot_write_it(
 ) -> None:
     from keel.users.admin import create_admin
 
-    create_admin(app.state.settings, email="boss@example.com", username="boss", password=PASSWORD)
+    create_admin(
+        keel_context(app).settings, email="boss@example.com", username="boss", password=PASSWORD
+    )
     transport = httpx.ASGITransport(app=split_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://keel.test") as client:
         headers = {"Authorization": f"Bearer {await token_for(client, 'boss')}"}
@@ -97,7 +100,7 @@ async def test_analytics_reads_its_own_database_and_cannot_write_it(
     assert response.status_code == 200
     assert [row["username"] for row in response.json()["items"]] == ["only_in_analytics"]
 
-    async with split_app.state.analytics_database.sessionmaker() as session:
+    async with KeelDB.of(split_app).analytics.sessionmaker() as session:
         connection = await session.connection()
         with pytest.raises(exc.DBAPIError):
             await connection.execute(

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from keel.config import Settings
 from keel.main import create_app
+from keel_db import KeelDB
 from keel_db.monitoring import count_queries
 from tests.conftest import IN_CI, REDIS_URL, make_settings
 from tests.helpers import API, create_task, signed_up_headers, started_client
@@ -65,7 +66,7 @@ async def test_task_stats_are_cached_and_every_write_is_seen(
     _, headers = await signed_up_headers(client)
     task = await create_task(client, headers, priority=2)
     assert (await stats(client, headers))["total"] == 1
-    with count_queries(cached_app.state.database.engine) as log:
+    with count_queries(KeelDB.of(cached_app).database.engine) as log:
         assert (await stats(client, headers))["total"] == 1
     assert log.count == 0  # the caller and the aggregate both came from the cache
 
@@ -114,7 +115,7 @@ async def test_concurrent_misses_compute_once(
     client = cached_client
     _, headers = await signed_up_headers(client)
     await client.post(f"{API}/teams", json={"name": "T", "headquarters": "H"}, headers=headers)
-    with count_queries(cached_app.state.database.engine) as log:
+    with count_queries(KeelDB.of(cached_app).database.engine) as log:
         answers = await asyncio.gather(*(client.get(f"{API}/teams/stats") for _ in range(10)))
     assert {answer.status_code for answer in answers} == {200}
     assert len({answer.text for answer in answers}) == 1
@@ -141,6 +142,6 @@ async def test_with_caching_off_every_read_asks_the_database(
         _, headers = await signed_up_headers(client)
         await create_task(client, headers)
         await stats(client, headers)
-        with count_queries(uncached.state.database.engine) as log:
+        with count_queries(KeelDB.of(uncached).database.engine) as log:
             assert (await stats(client, headers))["total"] == 1
         assert log.count == 2  # the current user, then the aggregate again

@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from keel.auth.dependencies import get_current_user
 from keel.users import repository
 from keel.users.models import User
-from keel_db import Database, EngineSettings, SessionDep, get_async_session
+from keel_db import Database, EngineSettings, KeelDB, SessionDep, get_async_session
 from tests.helpers import API, count_rows, sign_up, user_payload
 
 pytestmark = pytest.mark.anyio
@@ -46,7 +46,7 @@ async def test_swapping_the_session_for_a_dead_database_gives_503_then_recovers(
 
 async def test_swapping_the_current_user(app: FastAPI, client: httpx.AsyncClient) -> None:
     body = await sign_up(client, username="stand_in")
-    database: Database = app.state.database
+    database: Database = KeelDB.of(app).database
     async with database.sessionmaker() as session:
         user = await repository.get(session, user_id=body["id"])
     app.dependency_overrides[get_current_user] = lambda: user

@@ -16,7 +16,7 @@ from sqlalchemy import insert, text
 from keel.heroes.models import Team
 from keel.main import create_app
 from keel.tables import metadata
-from keel_db import AsyncSessionDep, Database, backend_name, transaction
+from keel_db import AsyncSessionDep, Database, KeelDB, backend_name, transaction
 from keel_db.testing import delete_all_rows
 from tests.conftest import make_settings
 from tests.helpers import count_rows
@@ -70,7 +70,7 @@ async def app(database_url: str) -> AsyncIterator[FastAPI]:
     application = create_app(make_settings(database_url, db_pool_size=1, db_max_overflow=0))
     _routes(application)
     async with LifespanManager(application):
-        await delete_all_rows(application.state.database.engine, metadata)
+        await delete_all_rows(KeelDB.of(application).database.engine, metadata)
         yield application
 
 
@@ -95,7 +95,7 @@ async def test_a_routes_own_timeout_connection_or_overflow_error_is_a_500_not_a_
 async def test_a_timeout_around_a_wait_for_a_connection_is_a_503(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    database: Database = app.state.database
+    database: Database = KeelDB.of(app).database
     async with database.engine.connect() as held:  # the pool's only connection
         await held.execute(text("SELECT 1"))
         response = await client.post("/bounded")

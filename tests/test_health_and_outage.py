@@ -17,7 +17,7 @@ from sqlalchemy import text, update
 from keel.main import create_app
 from keel.tasks.models import Task
 from keel.users.models import User
-from keel_db import Database, backend_name
+from keel_db import Database, KeelDB, backend_name
 from keel_db.engine import SQLITE_BUSY_TIMEOUT_MS
 from tests.conftest import make_settings
 from tests.helpers import API, count_rows, create_task, signed_up_headers, user_payload
@@ -84,7 +84,7 @@ async def test_an_exhausted_pool_answers_503_quickly_then_recovers(database_url:
         LifespanManager(app),
         httpx.AsyncClient(transport=transport, base_url="http://keel.test") as client,
     ):
-        database: Database = app.state.database
+        database: Database = KeelDB.of(app).database
         async with database.engine.connect() as held:  # the pool's only connection
             await held.execute(text("SELECT 1"))
             started = time.monotonic()
@@ -107,7 +107,7 @@ TASKS: Any = Task.__table__  # type: ignore[attr-defined]
 async def rows_held(app: FastAPI, task_ids: list[int]) -> AsyncIterator[None]:
     """Another transaction writes these tasks and keeps them locked for the block
     (SQLite: keeps the database's one write lock), then rolls back."""
-    database: Database = app.state.database
+    database: Database = KeelDB.of(app).database
     async with database.engine.connect() as holder:
         await holder.begin()
         await holder.execute(

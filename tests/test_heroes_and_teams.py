@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from keel.heroes.models import Hero, HeroTeamLink, Team
+from keel_db import KeelDB
 from keel_db.monitoring import count_queries
 from tests.helpers import API, count_rows, signed_up_headers
 
@@ -212,7 +213,7 @@ async def test_team_stats_in_one_query(
         await join(client, writer, big["id"], hero["id"])
     hero = await post(client, "/heroes", writer, name="H", secret_name="S", age=40)
     await join(client, writer, small["id"], hero["id"])
-    with count_queries(app.state.database.engine) as log:
+    with count_queries(KeelDB.of(app).database.engine) as log:
         response = await client.get(f"{API}/teams/stats")
     assert log.count == 1
     assert response.json() == [
@@ -223,7 +224,7 @@ async def test_team_stats_in_one_query(
 
 
 async def _queries(app: FastAPI, client: httpx.AsyncClient, url: str) -> int:
-    with count_queries(app.state.database.engine) as log:
+    with count_queries(KeelDB.of(app).database.engine) as log:
         response = await client.get(url)
     assert response.status_code == 200, response.text
     return log.count

@@ -9,6 +9,7 @@ import pytest
 from fastapi import FastAPI
 
 from keel.items.models import Item
+from keel_db import KeelDB
 from keel_db.monitoring import count_queries
 from tests.helpers import API, count_rows, signed_up_headers
 
@@ -157,7 +158,7 @@ async def test_bulk_inserts_thousands_in_a_few_statements(
 ) -> None:
     _, headers = await signed_up_headers(client)
     batch = [{"name": f"bulk {n}", "price": f"{n}.25", "stock": n} for n in range(3000)]
-    with count_queries(app.state.database.engine) as log:
+    with count_queries(KeelDB.of(app).database.engine) as log:
         response = await client.post(f"{API}/items/bulk", json={"items": batch}, headers=headers)
     assert response.status_code == 201
     body = response.json()
@@ -194,7 +195,7 @@ async def test_item_lists_run_the_same_queries_for_1_and_50_rows(
     await new_item(client, headers)
 
     async def queries(path: str) -> int:
-        with count_queries(app.state.database.engine) as log:
+        with count_queries(KeelDB.of(app).database.engine) as log:
             assert (await client.get(API + path)).status_code == 200
         return log.count
 

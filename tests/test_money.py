@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from keel.accounts.models import Account, Deposit, Transfer
-from keel_db import Database
+from keel_db import Database, KeelDB
 from tests.helpers import API, count_rows, run_concurrently, signed_up_headers, token_for
 
 pytestmark = pytest.mark.anyio
@@ -137,7 +137,7 @@ async def test_the_bank_keeps_its_books_under_concurrent_transfers(
     assert set(outcomes) <= {201, 409}, outcomes
     assert outcomes[201] > 500
 
-    database: Database = app.state.database
+    database: Database = KeelDB.of(app).database
     async with database.engine.connect() as connection:
         balances = dict((await connection.execute(select(Account.user_id, Account.balance))).all())
         log = (
@@ -233,7 +233,7 @@ async def test_transfer_list_runs_the_same_queries_for_1_and_50_transfers(
     await deposit(client, admin_headers, me["id"], "100.00")
 
     async def queries() -> int:
-        with count_queries(app.state.database.engine) as log:
+        with count_queries(KeelDB.of(app).database.engine) as log:
             assert (await client.get(f"{API}/transfers", headers=headers)).status_code == 200
         return log.count
 

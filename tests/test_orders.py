@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 from keel.orders.models import Order
+from keel_db import KeelDB
 from tests.helpers import API, count_rows, run_concurrently, signed_up_headers
 
 pytestmark = pytest.mark.anyio
@@ -175,7 +176,7 @@ async def test_order_list_runs_the_same_queries_for_1_and_50_orders(
     things = [await item(client, seller, name=f"thing {n}", stock=1000) for n in range(3)]
 
     async def queries() -> int:
-        with count_queries(app.state.database.engine) as log:
+        with count_queries(KeelDB.of(app).database.engine) as log:
             assert (await client.get(f"{API}/orders", headers=headers)).status_code == 200
         return log.count
 

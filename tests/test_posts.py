@@ -9,6 +9,7 @@ import pytest
 from fastapi import FastAPI
 
 from keel.posts.models import Post
+from keel_db import KeelDB
 from keel_db.monitoring import count_queries
 from tests.helpers import API, count_rows, signed_up_headers
 
@@ -106,7 +107,7 @@ async def test_summaries_select_only_their_four_columns(
     _, headers = await signed_up_headers(client)
     for n in range(3):
         await new_post(client, headers, title=f"p{n}", content="a long body " * 50)
-    with count_queries(app.state.database.engine) as log:
+    with count_queries(KeelDB.of(app).database.engine) as log:
         response = await client.get(f"{API}/posts/summaries", params={"count": "none", "limit": 2})
     page = response.json()
     assert [set(item) for item in page["items"]] == [{"id", "title", "category", "created_at"}] * 2
@@ -126,7 +127,7 @@ async def test_users_summary_counts_posts_in_one_query(
     quiet, q = await signed_up_headers(client)
     for _ in range(3):
         await new_post(client, w)
-    with count_queries(app.state.database.engine) as log:
+    with count_queries(KeelDB.of(app).database.engine) as log:
         response = await client.get(f"{API}/users/summary", headers=q)
     assert response.status_code == 200
     assert response.json() == [
@@ -144,7 +145,7 @@ async def test_post_lists_run_the_same_queries_for_1_and_50_rows(
     await new_post(client, headers, tags=["x"])
 
     async def queries(path: str) -> int:
-        with count_queries(app.state.database.engine) as log:
+        with count_queries(KeelDB.of(app).database.engine) as log:
             assert (await client.get(API + path)).status_code == 200
         return log.count
 

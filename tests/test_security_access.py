@@ -24,6 +24,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from jwt.warnings import InsecureKeyLengthWarning
 
 from keel.auth.dependencies import get_admin_user, get_current_user, get_optional_user
+from keel.context import keel_context
 from keel.tables import metadata
 from tests.helpers import API, PASSWORD, count_rows, create_task, sign_up, token_for
 
@@ -380,7 +381,7 @@ async def test_bad_tokens_are_401_on_every_route_that_reads_one(
     client: httpx.AsyncClient, app: FastAPI, owner: Party, intruder: Party
 ) -> None:
     token = owner.headers["Authorization"].removeprefix("Bearer ")
-    tokens = bad_tokens(token, app.state.settings.jwt_key, other_user_id=intruder.ids["me"])
+    tokens = bad_tokens(token, keel_context(app).settings.jwt_key, other_user_id=intruder.ids["me"])
     before = await snapshot(client, app, owner)
     routes = routes_with(app, "user", "admin", "optional")
     for name, bad in tokens.items():
@@ -420,7 +421,7 @@ async def test_a_token_expires_on_the_apps_clock_everywhere(
 ) -> None:
     from keel.dependencies import get_now
 
-    lifetime = timedelta(minutes=app.state.settings.access_token_expire_minutes)
+    lifetime = timedelta(minutes=keel_context(app).settings.access_token_expire_minutes)
     app.dependency_overrides[get_now] = lambda: datetime.now(UTC) + lifetime
     try:
         for route in routes_with(app, "user", "admin", "optional"):

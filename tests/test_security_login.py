@@ -13,9 +13,10 @@ import pytest
 from fastapi import FastAPI
 
 from keel.auth.models import LoginFailure
-from keel.auth.passwords import Passwords
+from keel.auth.passwords import Passwords, get_passwords
 from keel.config import Settings
 from keel.dependencies import get_now
+from keel_db import KeelDB
 from tests.conftest import make_settings
 from tests.helpers import API, PASSWORD, count_rows, run_concurrently, sign_up
 
@@ -94,7 +95,8 @@ async def test_a_throttled_attempt_does_not_check_the_password(
     client: httpx.AsyncClient, app: FastAPI, settings: Settings, clock: Clock
 ) -> None:
     user = await sign_up(client)
-    app.state.passwords = CountingPasswords.from_settings(settings)
+    counting = CountingPasswords.from_settings(settings)
+    app.dependency_overrides[get_passwords] = lambda: counting
     await fail(client, user["username"], LIMIT)
     checked = CountingPasswords.checks
     assert (await login(client, user["username"], PASSWORD)).status_code == 429
@@ -173,7 +175,7 @@ async def test_the_count_is_in_the_database_for_every_worker(
     user = await sign_up(client)
     await fail(client, user["username"], LIMIT)
     assert await count_rows(app, failures) == 1
-    async with app.state.database.engine.connect() as connection:
+    async with KeelDB.of(app).database.engine.connect() as connection:
         keys = [row.login_key for row in await connection.execute(failures.select())]
     assert user["username"] not in keys[0]
     assert len(keys[0]) == 64

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from sqlalchemy import exc, insert
 
 from keel.tasks.models import Task, TaskTransfer
-from keel_db import Database
+from keel_db import Database, KeelDB
 from tests.helpers import API, count_rows, create_task, signed_up_headers
 
 pytestmark = pytest.mark.anyio
@@ -88,7 +88,7 @@ async def test_the_database_enforces_the_priority_range_too(
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:
     user, _ = await signed_up_headers(client)
-    database: Database = app.state.database
+    database: Database = KeelDB.of(app).database
     row = {"owner_id": user["id"], "title": "direct", "priority": 9, "completed": False}
     from keel_db.models import utcnow
 

@@ -7,6 +7,7 @@ import pytest
 from fastapi import FastAPI
 
 from keel.tasks.models import Task, TaskTransfer
+from keel_db import KeelDB
 from keel_db.monitoring import count_queries
 from tests.helpers import API, count_rows, create_task, signed_up_headers
 
@@ -24,7 +25,7 @@ async def test_stats_in_one_query(client: httpx.AsyncClient, app: FastAPI) -> No
     for priority, completed in ((1, True), (2, False), (4, False)):
         await create_task(client, headers, priority=priority, completed=completed)
     await create_task(client, other, priority=5)
-    with count_queries(app.state.database.engine) as log:
+    with count_queries(KeelDB.of(app).database.engine) as log:
         response = await client.get(f"{API}/tasks/stats", headers=headers)
     assert response.json() == {"total": 3, "completed": 1, "pending": 2, "avg_priority": 2.33}
     aggregates = [q for q in log.queries if "count(" in q.lower()]

@@ -19,8 +19,7 @@ from __future__ import annotations
 from sqlalchemy import exc as sa_exc
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from keel_db.errors import unavailable_response
-from keel_db.pool import AdmissionGate
+from keel_db import AdmissionGate, unavailable_response
 
 
 class RequestAdmission:

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from keel_db.engine import EngineSettings
+from keel_db import EngineSettings
 
 
 class Settings(BaseSettings):
@@ -107,4 +107,5 @@ class Settings(BaseSettings):
             echo=self.db_echo,
             statement_timeout_ms=self.statement_timeout_ms,
             slow_query_ms=self.slow_query_ms,
+            application_name="keel",
         )

@@ -9,11 +9,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from keel.config import Settings
+from keel.context import keel_context
 
 
 async def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+    return keel_context(request).settings
 
 
 async def get_now() -> datetime:

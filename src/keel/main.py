@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
@@ -17,11 +16,13 @@ from keel.analytics.router import router as analytics_router
 from keel.auth.passwords import Passwords
 from keel.auth.router import router as auth_router
 from keel.config import Settings
+from keel.context import KeelContext, keel_context
 from keel.health.router import router as health_router
 from keel.heroes.router import heroes as heroes_router
 from keel.heroes.router import teams as teams_router
 from keel.items.router import router as items_router
 from keel.limits import BodySizeLimit
+from keel.models import CONSTRAINT_MESSAGES
 from keel.observability import Metrics, RequestMetricsMiddleware
 from keel.observability import router as metrics_router
 from keel.openapi import document_shared_answers
@@ -30,77 +31,80 @@ from keel.posts.router import router as posts_router
 from keel.shutdown import CutRequestsAnswer503
 from keel.tasks.router import router as tasks_router
 from keel.users.router import router as users_router
-from keel_db import Database, install_error_handlers
-from keel_db.cache import Cache, CacheStore, MemoryStore, NullStore
-from keel_db.cursors import CursorCodec
-from keel_db.engine import pool_limits
-from keel_db.migrations import Migrations
-from keel_db.redis_store import RedisStore
+from keel_db import (
+    CacheStore,
+    DatabaseConfig,
+    MemoryStore,
+    Migrations,
+    NullStore,
+    RedisStore,
+    pool_limits,
+    wire,
+)
 
 API_PREFIX = "/api/v1"
 MIGRATIONS = "keel:migrations"
 
 
+MIGRATION_LOCK = "keel_migrations"
+
+
 def migrations_for(settings: Settings) -> Migrations:
-    return Migrations(MIGRATIONS, settings.engine_settings(settings.database_url))
+    return Migrations(
+        MIGRATIONS, settings.engine_settings(settings.database_url), lock_name=MIGRATION_LOCK
+    )
+
+
+def database_config(settings: Settings, metrics: Metrics) -> DatabaseConfig:
+    """keel_db's configuration from Keel's settings: the primary; a read-only
+    replica on READ_DATABASE_URL for catalogue reads, if set; a read-only engine
+    for analytics (ANALYTICS_DATABASE_URL, else READ_DATABASE_URL, else the
+    primary); migrations applied at start-up under a database lock when
+    AUTO_MIGRATE is on; the cache and the metrics."""
+    replicas = []
+    if settings.read_database_url:
+        replicas.append(settings.engine_settings(settings.read_database_url, read_only=True))
+    return DatabaseConfig(
+        primary=settings.engine_settings(settings.database_url),
+        replicas=replicas,
+        analytics=settings.engine_settings(settings.analytics_url, read_only=True),
+        cursor_secret=settings.jwt_key,
+        migrations=MIGRATIONS,
+        migrate_on_startup=settings.auto_migrate,
+        migration_lock=MIGRATION_LOCK,
+        cache=_cache_store(settings),
+        cache_ttl_seconds=settings.cache_ttl_seconds,
+        cache_prefix=settings.cache_key_prefix,
+        on_cache_lookup=_count_cache_lookups(settings, metrics),
+        # METRICS_ENABLED=false: no query histogram or pool gauges (the slow-query log stays).
+        metrics=metrics.database if settings.metrics_enabled else None,
+        constraint_messages=CONSTRAINT_MESSAGES,
+    )
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Engines up (once per process): the primary; a read-only one on
-    READ_DATABASE_URL for catalogue reads, if set; a read-only one for analytics
-    (ANALYTICS_DATABASE_URL, else READ_DATABASE_URL, else the primary). Migrations
-    applied under a database lock when AUTO_MIGRATE is on; engines disposed on
-    shutdown."""
-    settings: Settings = app.state.settings
-    if settings.auto_migrate:
-        await anyio.to_thread.run_sync(migrations_for(settings).upgrade)
-    # METRICS_ENABLED=false: no query histogram or pool gauges (the slow-query log stays).
-    measured = app.state.metrics.database if settings.metrics_enabled else None
-    database = Database(settings.engine_settings(settings.database_url), metrics=measured)
-    analytics = Database(
-        settings.engine_settings(settings.analytics_url, read_only=True),
-        name="analytics",
-        metrics=measured,
-    )
-    replica = database
-    if settings.read_database_url:
-        replica = Database(
-            settings.engine_settings(settings.read_database_url, read_only=True),
-            name="read",
-            metrics=measured,
-        )
-    database.commit_listeners.append(app.state.cache.tables_changed)
-    app.state.database = database
-    app.state.read_database = replica
-    app.state.analytics_database = analytics
-    if settings.environment != "test":
+    """Keel's own start-up, inside keel_db's (the engines are up by now)."""
+    if keel_context(app).settings.environment != "test":
         # Start-up objects (modules, mappers, compiled statements) live for good:
         # out of the collector's sight, full collections stay short (p99 of
         # GET /heroes/{id} on one core: 95 ms before, 16 ms after).
         gc.collect()
         gc.freeze()
-    try:
-        yield
-    finally:
-        await database.dispose()
-        await analytics.dispose()
-        if replica is not database:
-            await replica.dispose()
-        await app.state.cache.close()
+    yield
 
 
-def _cache(settings: Settings, metrics: Metrics) -> Cache:
+def _cache_store(settings: Settings) -> CacheStore:
     """Redis when REDIS_URL is set (shared by every worker), else this process's
     memory; nothing at all with CACHE_ENABLED=false."""
-    store: CacheStore
     if not settings.cache_enabled:
-        store = NullStore()
-    elif settings.redis_url:
-        store = RedisStore(settings.redis_url)
-    else:
-        store = MemoryStore()
+        return NullStore()
+    if settings.redis_url:
+        return RedisStore(settings.redis_url)
+    return MemoryStore()
 
+
+def _count_cache_lookups(settings: Settings, metrics: Metrics) -> Callable[[str, bool], None]:
     def count(namespace: str, hit: bool) -> None:
         if not settings.metrics_enabled:
             return
@@ -108,9 +112,7 @@ def _cache(settings: Settings, metrics: Metrics) -> Cache:
         kind = namespace.split(":", 1)[0]
         metrics.cache_requests.labels(kind, "hit" if hit else "miss").inc()
 
-    return Cache(
-        store, ttl=settings.cache_ttl_seconds, prefix=settings.cache_key_prefix, on_lookup=count
-    )
+    return count
 
 
 # Routes whose bodies may reach MAX_BULK_BODY_BYTES instead of MAX_BODY_BYTES.
@@ -124,7 +126,7 @@ CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "If-
 CORS_RESPONSE_HEADERS = ["Retry-After", "Idempotent-Replayed", "ETag"]
 
 
-def _install_middleware(app: FastAPI, settings: Settings) -> None:
+def _install_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
     """Outermost first: the 503 for a request the shutdown cut, request metrics
     (every answer counted), admission in arrival order (MAX_REQUESTS_IN_FLIGHT at
     once), CORS (every answer, a 413 too, readable by an allowed origin), the body
@@ -153,7 +155,7 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
             RequestAdmission, prefix=API_PREFIX, limit=in_flight, timeout=pool_timeout
         )
     if settings.metrics_enabled:
-        app.add_middleware(RequestMetricsMiddleware, metrics=app.state.metrics)
+        app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
     app.add_middleware(CutRequestsAnswer503)
 
 
@@ -161,13 +163,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The Keel app for ``settings`` (read from the environment when omitted)."""
     settings = settings or Settings()
     app = FastAPI(title="Keel", version=keel.__version__, lifespan=lifespan)
-    app.state.settings = settings
-    app.state.passwords = Passwords.from_settings(settings)
-    app.state.cursor_codec = CursorCodec(settings.jwt_key.encode())
-    app.state.metrics = Metrics()
-    app.state.cache = _cache(settings, app.state.metrics)
-    _install_middleware(app, settings)
-    install_error_handlers(app)
+    metrics = Metrics()
+    context = KeelContext(settings, Passwords.from_settings(settings), metrics)
+    wire(app, database_config(settings, metrics), context=context)
+    _install_middleware(app, settings, metrics)
 
     api = APIRouter(prefix=API_PREFIX)
     # Routes are matched in this order, one by one: the busiest come first. The

@@ -20,7 +20,8 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from keel_db.metrics import DatabaseMetrics
+from keel.context import keel_context
+from keel_db import DatabaseMetrics
 
 router = APIRouter(tags=["operations"])
 
@@ -87,5 +88,5 @@ def route_template(scope: Scope) -> str:
 @router.get("/metrics", include_in_schema=True, response_class=Response)
 async def metrics(request: Request) -> Response:
     """Prometheus text exposition."""
-    registry = request.app.state.metrics.registry
+    registry = keel_context(request).metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

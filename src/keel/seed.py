@@ -13,7 +13,7 @@ from keel.orders import seed as orders
 from keel.posts import seed as posts
 from keel.tasks import seed as tasks
 from keel.users import seed as users
-from keel_db.session import standalone_transaction
+from keel_db import standalone_transaction
 
 
 class SeedReport(dict[str, int]):

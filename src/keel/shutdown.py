@@ -17,7 +17,7 @@ import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from keel_db.errors import RETRY_AFTER_SECONDS
+from keel_db import RETRY_AFTER_SECONDS
 
 logger = logging.getLogger(__name__)
 

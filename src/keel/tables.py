@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-from keel_db.models import table_args, with_naming_convention
+from keel_db import table_args, with_naming_convention
 
 metadata = with_naming_convention(SQLModel.metadata)
 

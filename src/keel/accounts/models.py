@@ -7,8 +7,7 @@ from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
 from keel.tables import table_args
-from keel_db.errors import register_constraint_messages
-from keel_db.models import Money, UTCDateTime, utcnow
+from keel_db import Money, UTCDateTime, utcnow
 
 
 class Account(SQLModel, table=True):
@@ -55,4 +54,5 @@ class Transfer(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-register_constraint_messages({"ck_accounts_balance_not_negative": "Not enough money."})
+# The 409 or 422 sentence a client reads when a write breaks one of these.
+CONSTRAINT_MESSAGES = {"ck_accounts_balance_not_negative": "Not enough money."}

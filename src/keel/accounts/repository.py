@@ -13,9 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from keel.accounts.models import Account, Transfer
-from keel_db import savepoint
-from keel_db.models import utcnow
-from keel_db.pagination import Keyset
+from keel_db import Keyset, savepoint, utcnow
 
 _accounts = Account.__table__  # type: ignore[attr-defined]
 NEWEST_FIRST = Keyset("-id", col(Transfer.id), col(Transfer.id), descending=True)

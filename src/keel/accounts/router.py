@@ -9,8 +9,7 @@ from keel.accounts import repository, service
 from keel.accounts.schemas import AccountPublic, DepositRequest, TransferPublic, TransferRequest
 from keel.auth.dependencies import AdminUser, CurrentUser
 from keel.idempotency.service import IdempotencyHeaderDep, answer
-from keel_db import AsyncSessionDep
-from keel_db.pagination import Page, PageRequestDep, fetch_page
+from keel_db import AsyncSessionDep, Page, PageRequestDep, fetch_page
 
 router = APIRouter(tags=["accounts and transfers"])
 

@@ -9,8 +9,7 @@ from sqlmodel import Session, col, select
 
 from keel.accounts.models import Account, Deposit, Transfer
 from keel.users.seed import user_ids
-from keel_db.bulk import insert_rows
-from keel_db.models import utcnow
+from keel_db import insert_rows, utcnow
 
 DEMO_DEPOSITS = {"alice": "250.00", "bob": "120.00", "carol": "80.00"}
 # (from, to, amount)

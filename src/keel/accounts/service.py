@@ -17,8 +17,7 @@ from keel.accounts.schemas import AccountPublic, TransferPublic, TransferRequest
 from keel.idempotency.service import Idempotency, StoredAnswer, run_once
 from keel.users import repository as users
 from keel.users.service import not_found as user_not_found
-from keel_db.domain_errors import ConflictError, InvalidInputError
-from keel_db.retry import retrying
+from keel_db import ConflictError, InvalidInputError, retrying
 
 NOT_ENOUGH_MONEY = "Not enough money."
 

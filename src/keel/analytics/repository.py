@@ -10,7 +10,7 @@ from sqlmodel import col
 from keel.posts.models import Post
 from keel.tasks.models import Task
 from keel.users.models import User
-from keel_db.pagination import Keyset
+from keel_db import Keyset
 
 BY_USER = Keyset("id", col(User.id), col(User.id))
 

@@ -5,8 +5,7 @@ from fastapi import APIRouter
 from keel.analytics import repository
 from keel.analytics.schemas import UserActivity
 from keel.auth.dependencies import AdminUser
-from keel_db import AnalyticsSessionDep
-from keel_db.pagination import Page, PageRequestDep, fetch_page
+from keel_db import AnalyticsSessionDep, Page, PageRequestDep, fetch_page
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 

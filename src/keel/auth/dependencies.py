@@ -18,11 +18,11 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 
 from keel.auth.tokens import InvalidTokenError, read_access_token
+from keel.context import keel_context
 from keel.dependencies import NowDep
 from keel.users import repository as users
 from keel.users.schemas import Principal
-from keel_db import Database
-from keel_db.cache import Cache
+from keel_db import Cache, Database, KeelDB
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a path, not a secret
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL)
@@ -43,14 +43,15 @@ async def get_current_user(
 
 
 async def _user_for(token: str, *, request: Request, now: datetime) -> Principal:
-    # app.state directly, not through more dependencies: this runs on nearly every
-    # request, and each dependency costs FastAPI a resolution step.
-    state = request.app.state
+    # The app's KeelDB directly, not through more dependencies: this runs on nearly
+    # every request, and each dependency costs FastAPI a resolution step.
+    db = KeelDB.of(request)
+    key = keel_context(request).settings.jwt_key
     try:
-        access = read_access_token(token, key=state.settings.jwt_key, now=now)
+        access = read_access_token(token, key=key, now=now)
     except InvalidTokenError:
         raise unauthorized() from None
-    principal = await _principal(state.database, state.cache, access.user_id)
+    principal = await _principal(db.database, db.cache, access.user_id)
     if principal is None:  # deleted or deactivated since the token was issued
         raise unauthorized()
     if access.issued_at < principal.tokens_valid_from:  # the password changed since

@@ -6,7 +6,7 @@ from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from keel.tables import table_args
-from keel_db.models import UTCDateTime
+from keel_db import UTCDateTime
 
 
 class LoginFailure(SQLModel, table=True):

@@ -11,6 +11,7 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 from keel.config import Settings
+from keel.context import keel_context
 
 
 class Passwords:
@@ -40,8 +41,7 @@ class Passwords:
 
 
 async def get_passwords(request: Request) -> Passwords:
-    passwords: Passwords = request.app.state.passwords
-    return passwords
+    return keel_context(request).passwords
 
 
 PasswordsDep = Annotated[Passwords, Depends(get_passwords)]

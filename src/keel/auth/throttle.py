@@ -29,8 +29,7 @@ from sqlalchemy.sql.dml import UpdateBase
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel.auth.models import LoginFailure
-from keel_db.models import UTCDateTime
-from keel_db.retry import retrying
+from keel_db import UTCDateTime, retrying
 
 _table = LoginFailure.__table__  # type: ignore[attr-defined]
 _ATTEMPTS = 3

@@ -8,8 +8,7 @@ import asyncio
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
-from keel_db import DatabaseDep
-from keel_db.errors import RETRY_AFTER_SECONDS
+from keel_db import RETRY_AFTER_SECONDS, DatabaseDep
 
 router = APIRouter(prefix="/health", tags=["health"])
 

@@ -6,8 +6,7 @@ from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
 from keel.tables import table_args
-from keel_db.errors import register_constraint_messages
-from keel_db.versioning import Versioned
+from keel_db import Versioned
 
 _LINKS = {"lazy": "raise", "cascade": "all, delete-orphan", "passive_deletes": True}
 
@@ -59,9 +58,8 @@ class Hero(Versioned, table=True):
     )
 
 
-register_constraint_messages(
-    {
-        "uq_teams_name": "A team with this name already exists.",
-        "ck_heroes_age_not_negative": "age must be 0 or more.",
-    }
-)
+# The 409 or 422 sentence a client reads when a write breaks one of these.
+CONSTRAINT_MESSAGES = {
+    "uq_teams_name": "A team with this name already exists.",
+    "ck_heroes_age_not_negative": "age must be 0 or more.",
+}

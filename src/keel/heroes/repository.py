@@ -12,8 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel.heroes.models import Hero, HeroTeamLink, Team
-from keel_db.pagination import Keyset
-from keel_db.upsert import upsert
+from keel_db import Keyset, upsert
 
 TEAMS_BY_ID = Keyset("id", col(Team.id), col(Team.id))
 HEROES_BY_ID = Keyset("id", col(Hero.id), col(Hero.id))

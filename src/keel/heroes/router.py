@@ -20,11 +20,19 @@ from keel.heroes.schemas import (
     TeamWithHeroes,
 )
 from keel.users.schemas import Principal
-from keel_db import AsyncSessionDep, ReadSessionDep
-from keel_db.cache import CacheDep
-from keel_db.domain_errors import InvalidInputError
-from keel_db.pagination import Page, PageRequestDep, fetch_page
-from keel_db.versioning import PRECONDITION_FAILED, IfMatch, check_if_match, set_etag
+from keel_db import (
+    PRECONDITION_FAILED,
+    AsyncSessionDep,
+    CacheDep,
+    IfMatch,
+    InvalidInputError,
+    Page,
+    PageRequestDep,
+    ReadSessionDep,
+    check_if_match,
+    fetch_page,
+    set_etag,
+)
 
 teams = APIRouter(prefix="/teams", tags=["heroes and teams"])
 heroes = APIRouter(prefix="/heroes", tags=["heroes and teams"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from keel.heroes.models import Hero, HeroTeamLink, Team
-from keel_db.bulk import insert_rows
+from keel_db import insert_rows
 
 DEMO_TEAMS = [("Preventers", "Sharp Tower"), ("Z-Force", "Sister Margaret's Bar")]
 # (name, secret name, age, [(team, is_training)])

@@ -16,10 +16,7 @@ from keel.heroes.schemas import (
     TeamStats,
     TeamUpdate,
 )
-from keel_db import transaction
-from keel_db.cache import Cache
-from keel_db.domain_errors import NotFoundError
-from keel_db.rows import add_row, change_row, delete_row
+from keel_db import Cache, NotFoundError, add_row, change_row, delete_row, transaction
 
 TEAM_NOT_FOUND = "Team not found."
 HERO_NOT_FOUND = "Hero not found."

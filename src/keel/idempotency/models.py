@@ -6,7 +6,7 @@ from sqlalchemy import Index, Text
 from sqlmodel import Field, SQLModel
 
 from keel.tables import table_args
-from keel_db.models import UTCDateTime, utcnow
+from keel_db import UTCDateTime, utcnow
 
 
 class IdempotencyKey(SQLModel, table=True):

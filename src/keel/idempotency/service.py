@@ -28,9 +28,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel.dependencies import NowDep, SettingsDep
 from keel.idempotency.models import IdempotencyKey
-from keel_db import savepoint
-from keel_db.domain_errors import ConflictError, InvalidInputError
-from keel_db.retry import retrying
+from keel_db import ConflictError, InvalidInputError, retrying, savepoint
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"

@@ -7,9 +7,7 @@ from sqlalchemy import CheckConstraint, Index, Text
 from sqlmodel import Field
 
 from keel.tables import table_args
-from keel_db.errors import register_constraint_messages
-from keel_db.models import Money, UTCDateTime, utcnow
-from keel_db.versioning import Versioned
+from keel_db import Money, UTCDateTime, Versioned, utcnow
 
 
 class Item(Versioned, table=True):
@@ -36,9 +34,8 @@ class Item(Versioned, table=True):
     )
 
 
-register_constraint_messages(
-    {
-        "ck_items_price_not_negative": "price must be 0 or more.",
-        "ck_items_stock_not_negative": "Not enough stock.",
-    }
-)
+# The 409 or 422 sentence a client reads when a write breaks one of these.
+CONSTRAINT_MESSAGES = {
+    "ck_items_price_not_negative": "price must be 0 or more.",
+    "ck_items_stock_not_negative": "Not enough stock.",
+}

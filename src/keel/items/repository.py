@@ -14,9 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel.items.models import Item
 from keel.items.schemas import ItemCreate, ItemSort
-from keel_db.bulk import insert_returning_ids
-from keel_db.models import new_timestamps
-from keel_db.pagination import Keyset
+from keel_db import Keyset, insert_returning_ids, new_timestamps
 
 _ID = col(Item.id)
 SORTS: dict[ItemSort, Keyset] = {

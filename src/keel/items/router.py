@@ -21,10 +21,19 @@ from keel.money import NonNegativeMoney
 from keel.users import repository as users
 from keel.users.service import USER_NOT_FOUND
 from keel.users.service import not_found as user_not_found
-from keel_db import AsyncSessionDep, ReadSessionDep
-from keel_db.domain_errors import InvalidInputError
-from keel_db.pagination import Page, PageRequest, PageRequestDep, fetch_page
-from keel_db.versioning import PRECONDITION_FAILED, IfMatch, check_if_match, set_etag
+from keel_db import (
+    PRECONDITION_FAILED,
+    AsyncSessionDep,
+    IfMatch,
+    InvalidInputError,
+    Page,
+    PageRequest,
+    PageRequestDep,
+    ReadSessionDep,
+    check_if_match,
+    fetch_page,
+    set_etag,
+)
 
 router = APIRouter(tags=["items"])
 

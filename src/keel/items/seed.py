@@ -8,8 +8,7 @@ from sqlmodel import Session, select
 
 from keel.items.models import Item
 from keel.users.seed import user_ids
-from keel_db.bulk import insert_rows
-from keel_db.models import new_timestamps
+from keel_db import insert_rows, new_timestamps
 
 # owner -> [(name, price, stock)]
 DEMO_ITEMS = {

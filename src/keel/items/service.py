@@ -7,10 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from keel.items import repository
 from keel.items.models import Item
 from keel.items.schemas import ItemBulkCreate, ItemBulkResult, ItemCreate, ItemUpdate
-from keel_db import transaction
-from keel_db.domain_errors import NotFoundError
-from keel_db.models import new_timestamps
-from keel_db.rows import add_row, change_row, delete_row
+from keel_db import NotFoundError, add_row, change_row, delete_row, new_timestamps, transaction
 
 ITEM_NOT_FOUND = "Item not found."
 

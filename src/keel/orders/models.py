@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field, Relationship, SQLModel
 
 from keel.tables import table_args
-from keel_db.models import Money, UTCDateTime, utcnow
+from keel_db import Money, UTCDateTime, utcnow
 
 PLACED, CANCELLED = "placed", "cancelled"
 

@@ -13,9 +13,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from keel.items.models import Item
 from keel.orders.models import CANCELLED, PLACED, Order
-from keel_db.models import utcnow
-from keel_db.pagination import Keyset
-from keel_db.versioning import bumped
+from keel_db import Keyset, bumped, utcnow
 
 _items = Item.__table__  # type: ignore[attr-defined]
 _orders = Order.__table__  # type: ignore[attr-defined]

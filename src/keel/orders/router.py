@@ -9,8 +9,7 @@ from keel.auth.dependencies import CurrentUser
 from keel.idempotency.service import IdempotencyHeaderDep, answer
 from keel.orders import repository, service
 from keel.orders.schemas import OrderCreate, OrderPublic
-from keel_db import AsyncSessionDep
-from keel_db.pagination import Page, PageRequestDep, fetch_page
+from keel_db import AsyncSessionDep, Page, PageRequestDep, fetch_page
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 

@@ -16,8 +16,7 @@ from keel.idempotency.service import Idempotency, StoredAnswer, run_once
 from keel.orders import repository
 from keel.orders.models import Order, OrderLine
 from keel.orders.schemas import OrderCreate, OrderPublic
-from keel_db.domain_errors import ConflictError, NotFoundError
-from keel_db.retry import retrying
+from keel_db import ConflictError, NotFoundError, retrying
 
 ORDER_NOT_FOUND = "Order not found."
 ALREADY_CANCELLED = "The order is already cancelled."

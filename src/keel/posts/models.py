@@ -7,7 +7,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from keel.tables import table_args
-from keel_db.models import UTCDateTime, utcnow
+from keel_db import UTCDateTime, utcnow
 
 TAGS_TYPE = JSON().with_variant(JSONB(), "postgresql")
 

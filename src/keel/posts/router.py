@@ -14,7 +14,7 @@ from keel.posts.schemas import (
     PostUpdate,
 )
 from keel.posts.store import PostStoreDep
-from keel_db.pagination import Page, PageRequestDep
+from keel_db import Page, PageRequestDep
 
 router = APIRouter(tags=["posts"])
 

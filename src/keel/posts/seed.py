@@ -6,8 +6,7 @@ from sqlmodel import Session, select
 
 from keel.posts.models import Post
 from keel.users.seed import user_ids
-from keel_db.bulk import insert_rows
-from keel_db.models import new_timestamps
+from keel_db import insert_rows, new_timestamps
 
 # author -> [(title, category, tags, content)]
 DEMO_POSTS = {

@@ -23,10 +23,16 @@ from keel.posts.schemas import (
     PostUpdate,
 )
 from keel.users.models import User
-from keel_db import AsyncSessionDep, transaction
-from keel_db.json import json_array_contains
-from keel_db.models import new_timestamps
-from keel_db.pagination import Keyset, PageRequest, PageResult, fetch_page
+from keel_db import (
+    AsyncSessionDep,
+    Keyset,
+    PageRequest,
+    PageResult,
+    fetch_page,
+    json_array_contains,
+    new_timestamps,
+    transaction,
+)
 
 
 class PostStore(Protocol):

@@ -6,9 +6,7 @@ from sqlalchemy import CheckConstraint, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from keel.tables import table_args
-from keel_db.errors import register_constraint_messages
-from keel_db.models import UTCDateTime, utcnow
-from keel_db.versioning import Versioned
+from keel_db import UTCDateTime, Versioned, utcnow
 
 PRIORITY_MIN, PRIORITY_MAX = 0, 5
 
@@ -56,9 +54,8 @@ class TaskTransfer(SQLModel, table=True):
     transferred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-register_constraint_messages(
-    {
-        "uq_tasks_owner_id_title": "A task with this title already exists for this user.",
-        "ck_tasks_priority_range": f"priority must be between {PRIORITY_MIN} and {PRIORITY_MAX}.",
-    }
-)
+# The 409 or 422 sentence a client reads when a write breaks one of these.
+CONSTRAINT_MESSAGES = {
+    "uq_tasks_owner_id_title": "A task with this title already exists for this user.",
+    "ck_tasks_priority_range": f"priority must be between {PRIORITY_MIN} and {PRIORITY_MAX}.",
+}

@@ -14,8 +14,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from keel.tasks.models import Task, TaskTransfer
 from keel.tasks.schemas import TaskCreate, TaskSort
-from keel_db.models import new_timestamps
-from keel_db.pagination import Keyset
+from keel_db import Keyset, new_timestamps
 
 _ID = col(Task.id)
 SORTS: dict[TaskSort, Keyset] = {

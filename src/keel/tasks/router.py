@@ -23,10 +23,18 @@ from keel.tasks.schemas import (
     TaskTransferRequest,
     TaskUpdate,
 )
-from keel_db import AsyncSessionDep, PrimaryReadSessionDep
-from keel_db.cache import CacheDep
-from keel_db.pagination import Page, PageRequestDep, fetch_page
-from keel_db.versioning import PRECONDITION_FAILED, IfMatch, check_if_match, set_etag
+from keel_db import (
+    PRECONDITION_FAILED,
+    AsyncSessionDep,
+    CacheDep,
+    IfMatch,
+    Page,
+    PageRequestDep,
+    PrimaryReadSessionDep,
+    check_if_match,
+    fetch_page,
+    set_etag,
+)
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 

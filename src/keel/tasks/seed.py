@@ -12,8 +12,7 @@ from sqlmodel import Session, col, select
 from keel.tasks.models import PRIORITY_MAX, Task
 from keel.users.models import User
 from keel.users.seed import BULK_PREFIX, user_ids
-from keel_db.bulk import insert_rows
-from keel_db.models import utcnow
+from keel_db import insert_rows, utcnow
 
 # username -> [(title, priority, completed)]
 DEMO_TASKS = {

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel.idempotency.service import Idempotency, StoredAnswer, run_once
 from keel.tasks import repository
-from keel.tasks.models import Task, TaskTransfer
+from keel.tasks.models import CONSTRAINT_MESSAGES, Task, TaskTransfer
 from keel.tasks.schemas import (
     TaskBulkCreate,
     TaskBulkFailure,
@@ -24,12 +24,19 @@ from keel.tasks.schemas import (
 )
 from keel.users import repository as users
 from keel.users.service import USER_NOT_FOUND
-from keel_db import savepoint, transaction
-from keel_db.cache import Cache
-from keel_db.domain_errors import InvalidInputError, NotFoundError
-from keel_db.errors import constraint_violation, violation_detail
-from keel_db.models import new_timestamps
-from keel_db.rows import add_row, change_row, delete_row
+from keel_db import (
+    Cache,
+    InvalidInputError,
+    NotFoundError,
+    add_row,
+    change_row,
+    constraint_violation,
+    delete_row,
+    new_timestamps,
+    savepoint,
+    transaction,
+    violation_detail,
+)
 
 TASK_NOT_FOUND = "Task not found."
 
@@ -115,7 +122,11 @@ async def _insert_one_by_one(
             violation = constraint_violation(error)
             if violation is None:
                 raise
-            failed.append(TaskBulkFailure(index=index, detail=violation_detail(violation)))
+            failed.append(
+                TaskBulkFailure(
+                    index=index, detail=violation_detail(violation, CONSTRAINT_MESSAGES)
+                )
+            )
     created = await repository.by_titles(session, owner_id=owner_id, titles=inserted)
     return _result(created, failed)
 

@@ -7,10 +7,16 @@ from sqlalchemy.exc import IntegrityError
 
 from keel.auth.passwords import Passwords
 from keel.config import Settings
+from keel.users.models import CONSTRAINT_MESSAGES
 from keel.users.schemas import UserCreate
 from keel.users.service import build_user
-from keel_db.errors import ConstraintViolation, Violation, constraint_violation, violation_detail
-from keel_db.session import standalone_transaction
+from keel_db import (
+    ConstraintViolation,
+    Violation,
+    constraint_violation,
+    standalone_transaction,
+    violation_detail,
+)
 
 
 class AdminExistsError(ValueError):
@@ -31,4 +37,4 @@ def create_admin(settings: Settings, *, email: str, username: str, password: str
             return user.id
     except IntegrityError as error:
         violation = constraint_violation(error) or ConstraintViolation(Violation.OTHER)
-        raise AdminExistsError(violation_detail(violation)) from None
+        raise AdminExistsError(violation_detail(violation, CONSTRAINT_MESSAGES)) from None

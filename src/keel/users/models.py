@@ -7,8 +7,7 @@ from sqlalchemy import Text, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
 from keel.tables import table_args
-from keel_db.errors import register_constraint_messages
-from keel_db.models import UTCDateTime, utcnow
+from keel_db import UTCDateTime, utcnow
 
 
 class User(SQLModel, table=True):
@@ -57,9 +56,8 @@ class UserProfile(SQLModel, table=True):
     )
 
 
-register_constraint_messages(
-    {
-        "uq_users_email": "A user with this email already exists.",
-        "uq_users_username": "A user with this username already exists.",
-    }
-)
+# The 409 or 422 sentence a client reads when a write breaks one of these.
+CONSTRAINT_MESSAGES = {
+    "uq_users_email": "A user with this email already exists.",
+    "uq_users_username": "A user with this username already exists.",
+}

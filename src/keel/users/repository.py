@@ -11,7 +11,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from keel.users.models import User
 from keel.users.schemas import Principal
-from keel_db.pagination import Keyset
+from keel_db import Keyset
 
 
 def _with_profile() -> SelectOfScalar[User]:

@@ -9,8 +9,7 @@ from keel.auth.passwords import PasswordsDep
 from keel.users import repository, service
 from keel.users.models import User
 from keel.users.schemas import UserCreate, UserPublic, UserUpdateAdmin, UserUpdateMe
-from keel_db import AsyncSessionDep
-from keel_db.pagination import Page, PageRequestDep, fetch_page
+from keel_db import AsyncSessionDep, Page, PageRequestDep, fetch_page
 
 router = APIRouter(prefix="/users", tags=["users"])
 

@@ -8,8 +8,7 @@ from sqlmodel import Session, col, select
 
 from keel.auth.passwords import Passwords
 from keel.users.models import User
-from keel_db.bulk import insert_rows
-from keel_db.models import new_timestamps
+from keel_db import insert_rows, new_timestamps
 
 DEMO_PASSWORD = "keel-demo-password"  # noqa: S105 - printed to the operator on purpose
 # (username, full name, is_admin)

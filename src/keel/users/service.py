@@ -13,10 +13,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from keel.auth.passwords import Passwords
 from keel.users.models import User, UserProfile
 from keel.users.schemas import ProfileIn, UserCreate, UserUpdateAdmin, UserUpdateMe
-from keel_db import transaction
-from keel_db.domain_errors import InvalidInputError, NotFoundError
-from keel_db.models import new_timestamps, utcnow
-from keel_db.rows import delete_row
+from keel_db import (
+    InvalidInputError,
+    NotFoundError,
+    delete_row,
+    new_timestamps,
+    transaction,
+    utcnow,
+)
 
 USER_NOT_FOUND = "User not found."
 

@@ -1,13 +1,42 @@
-"""keel_db: the domain-agnostic database core of Keel.
+"""keel_db: SQLite, PostgreSQL and MySQL/MariaDB behind one URL, for FastAPI.
 
-Engines for SQLite, PostgreSQL and MySQL/MariaDB from one URL, session dependencies
-for FastAPI, transaction and savepoint helpers, retries, database errors mapped to
-HTTP answers, offset and signed-cursor pages, shared column types and constraint
-names, and Alembic driven from code. It imports nothing from Keel's domains, and
-importing it changes nothing global.
+``wire(app, DatabaseConfig(...))`` gives an app its engines (primary, replicas,
+analytics), session dependencies, error answers (409, 422, 503 with a sentence),
+signed cursors, a cache, metrics and migrations at start-up. Around them: transaction
+and savepoint helpers, bounded retries, offset and keyset pages, portable column
+types and constraint names, bulk inserts and upserts, ETags, and Alembic driven from
+code. Importing it changes nothing global. The guide: docs/keel-db.md.
+
+Every name an app needs is here. Three modules stay apart because they need an
+extra or serve tests: ``keel_db.metrics`` (``prometheus``), ``keel_db.redis_store``
+(``redis``) and ``keel_db.testing``; ``DatabaseMetrics`` and ``RedisStore`` can be
+imported from here too, and load their extra only when used.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from keel_db.bulk import insert_returning_ids, insert_rows
+from keel_db.cache import Cache, CacheStore, CacheUnavailableError, MemoryStore, NullStore
+from keel_db.classify import ConstraintViolation, Violation, constraint_violation
 from keel_db.cursors import CursorCodec, InvalidCursorError
+from keel_db.dependencies import (
+    AnalyticsSessionDep,
+    AsyncSessionDep,
+    CacheDep,
+    DatabaseDep,
+    PrimaryReadSessionDep,
+    ReadSessionDep,
+    SessionDep,
+    get_analytics_session,
+    get_async_session,
+    get_cache,
+    get_database,
+    get_primary_read_session,
+    get_read_session,
+    get_session,
+)
 from keel_db.domain_errors import (
     ConflictError,
     DomainError,
@@ -15,73 +44,168 @@ from keel_db.domain_errors import (
     NotFoundError,
     PreconditionFailedError,
 )
-from keel_db.engine import EngineSettings, async_url, backend_name, sync_url
-from keel_db.errors import install_error_handlers, register_constraint_messages
-from keel_db.migrations import Migrations, run_env
+from keel_db.engine import (
+    EngineSettings,
+    UnsupportedDatabaseError,
+    async_url,
+    backend_name,
+    pool_limits,
+    sync_url,
+)
+from keel_db.errors import (
+    RETRY_AFTER_SECONDS,
+    ConstraintMessages,
+    install_error_handlers,
+    unavailable_response,
+    violation_detail,
+)
+from keel_db.json import json_array_contains
+from keel_db.migrations import Migrations, init_migrations, run_env
 from keel_db.models import (
     NAMING_CONVENTION,
     Money,
+    Timestamps,
     UTCDateTime,
+    new_timestamps,
     table_args,
     utcnow,
     with_naming_convention,
 )
-from keel_db.pagination import CountMode, Keyset, Page, PageRequest, PageRequestDep, fetch_page
-from keel_db.retry import retrying
-from keel_db.session import (
-    AnalyticsSessionDep,
-    AsyncSessionDep,
-    Database,
-    DatabaseDep,
-    PrimaryReadSessionDep,
-    ReadSessionDep,
-    SessionDep,
-    get_async_session,
-    get_database,
-    get_session,
-    savepoint,
-    transaction,
+from keel_db.monitoring import QueryLog, count_queries
+from keel_db.pagination import (
+    CountMode,
+    Keyset,
+    Page,
+    PageRequest,
+    PageRequestDep,
+    PageResult,
+    fetch_page,
 )
+from keel_db.pool import AdmissionGate
+from keel_db.retry import retrying
+from keel_db.rows import add_row, change_row, delete_row
+from keel_db.session import Database, savepoint, standalone_transaction, transaction
+from keel_db.upsert import upsert
+from keel_db.versioning import (
+    PRECONDITION_FAILED,
+    IfMatch,
+    Versioned,
+    bumped,
+    check_if_match,
+    set_etag,
+)
+from keel_db.wiring import DatabaseConfig, KeelDB, WiringError, wire
+
+if TYPE_CHECKING:
+    from keel_db.metrics import DatabaseMetrics
+    from keel_db.redis_store import RedisStore
+
+# Loaded on first use: each needs an extra the app may not have installed.
+_NEEDS_AN_EXTRA = {
+    "DatabaseMetrics": ("keel_db.metrics", "prometheus"),
+    "RedisStore": ("keel_db.redis_store", "redis"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _NEEDS_AN_EXTRA:
+        raise AttributeError(f"module 'keel_db' has no attribute {name!r}")
+    module_name, extra = _NEEDS_AN_EXTRA[name]
+    import importlib
+
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as missing:
+        raise ImportError(
+            f"keel_db.{name} needs the {extra!r} extra: pip install 'keel-db[{extra}]'"
+        ) from missing
+    return getattr(module, name)
+
 
 __all__ = [
     "NAMING_CONVENTION",
+    "PRECONDITION_FAILED",
+    "RETRY_AFTER_SECONDS",
+    "AdmissionGate",
     "AnalyticsSessionDep",
     "AsyncSessionDep",
+    "Cache",
+    "CacheDep",
+    "CacheStore",
+    "CacheUnavailableError",
     "ConflictError",
+    "ConstraintMessages",
+    "ConstraintViolation",
     "CountMode",
     "CursorCodec",
     "Database",
+    "DatabaseConfig",
     "DatabaseDep",
+    "DatabaseMetrics",
     "DomainError",
     "EngineSettings",
+    "IfMatch",
     "InvalidCursorError",
     "InvalidInputError",
+    "KeelDB",
     "Keyset",
+    "MemoryStore",
     "Migrations",
     "Money",
     "NotFoundError",
+    "NullStore",
     "Page",
     "PageRequest",
     "PageRequestDep",
+    "PageResult",
     "PreconditionFailedError",
     "PrimaryReadSessionDep",
+    "QueryLog",
     "ReadSessionDep",
+    "RedisStore",
     "SessionDep",
+    "Timestamps",
     "UTCDateTime",
+    "UnsupportedDatabaseError",
+    "Versioned",
+    "Violation",
+    "WiringError",
+    "add_row",
     "async_url",
     "backend_name",
+    "bumped",
+    "change_row",
+    "check_if_match",
+    "constraint_violation",
+    "count_queries",
+    "delete_row",
     "fetch_page",
+    "get_analytics_session",
     "get_async_session",
+    "get_cache",
     "get_database",
+    "get_primary_read_session",
+    "get_read_session",
     "get_session",
+    "init_migrations",
+    "insert_returning_ids",
+    "insert_rows",
     "install_error_handlers",
-    "register_constraint_messages",
+    "json_array_contains",
+    "new_timestamps",
+    "pool_limits",
     "retrying",
     "run_env",
     "savepoint",
+    "set_etag",
+    "standalone_transaction",
     "sync_url",
     "table_args",
     "transaction",
+    "unavailable_response",
+    "upsert",
     "utcnow",
+    "violation_detail",
+    "wire",
     "with_naming_convention",
 ]

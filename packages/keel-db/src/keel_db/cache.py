@@ -22,9 +22,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Annotated, Any, Protocol
-
-from fastapi import Depends, Request
+from typing import Any, Protocol
 
 logger = logging.getLogger(__name__)
 
@@ -193,12 +191,3 @@ class Cache:
 
     async def close(self) -> None:
         await self.store.close()
-
-
-async def get_cache(request: Request) -> Cache:
-    """The ``Cache`` on ``app.state.cache``."""
-    cache: Cache = request.app.state.cache
-    return cache
-
-
-CacheDep = Annotated[Cache, Depends(get_cache)]

@@ -3,7 +3,7 @@
 One plain URL (``postgresql://``, ``mysql://``, ``mariadb://``, ``sqlite:///``) gives
 both drivers: a sync one for the command line and migrations, an async one for the
 request path. A URL that already names a driver is accepted too; its driver is
-replaced by the one Keel pairs with that database.
+replaced by the one keel_db pairs with that database.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ SQLITE_BEGIN = "keel_sqlite_begin"
 
 
 class UnsupportedDatabaseError(ValueError):
-    """The URL names a database Keel does not support."""
+    """The URL names a database keel_db does not support."""
 
 
 def _backend(url: URL) -> str:
@@ -45,7 +45,8 @@ def _backend(url: URL) -> str:
     if backend not in DRIVERS:
         supported = ", ".join(sorted(DRIVERS))
         raise UnsupportedDatabaseError(
-            f"unsupported database {backend!r} in DATABASE_URL (use one of: {supported})"
+            f"unsupported database {backend!r} in the URL {url.render_as_string()!r} "
+            f"(use one of: {supported})"
         )
     return backend
 
@@ -98,6 +99,8 @@ class EngineSettings:
     # Every transaction read-only: PostgreSQL default_transaction_read_only, MySQL
     # SET SESSION TRANSACTION READ ONLY, SQLite opens the file with mode=ro.
     read_only: bool = False
+    # How the server lists this app's connections (PostgreSQL application_name).
+    application_name: str | None = None
 
 
 # Server databases: a bounded pool, a short wait for a connection (so an exhausted
@@ -145,7 +148,9 @@ def _connect_args(settings: EngineSettings, url: URL) -> dict[str, Any]:
     driver = url.get_driver_name()
     timeout = settings.connect_timeout
     if driver in ("asyncpg", "psycopg"):
-        server_settings = {"application_name": "keel"}
+        server_settings = {}
+        if settings.application_name:
+            server_settings["application_name"] = settings.application_name
         if settings.statement_timeout_ms:
             server_settings["statement_timeout"] = str(settings.statement_timeout_ms)
         if settings.read_only:

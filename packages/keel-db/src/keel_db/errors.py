@@ -3,10 +3,13 @@
 The database enforces uniqueness, foreign keys and CHECKs; ``keel_db.classify``
 reads what each driver says when one is violated into one ``ConstraintViolation``,
 and this module turns that into a 409 or 422 with a sentence. Constraint names
-follow ``keel_db.models.NAMING_CONVENTION``, so a domain can register a better
-sentence for its own constraints::
+follow ``keel_db.NAMING_CONVENTION`` (``with_naming_convention``), so an app can
+give a better sentence for its own constraints, per app::
 
-    register_constraint_messages({"uq_users_email": "A user with this email already exists."})
+    DatabaseConfig(
+        ...,
+        constraint_messages={"uq_users_email": "A user with this email already exists."},
+    )
 
 An unreachable database, a pool that has no connection to give, a timed-out
 statement or a server shutting down become 503 with ``Retry-After``. Only what the
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from types import MappingProxyType
 
 from fastapi import FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
@@ -73,17 +77,18 @@ _STATUS = {
     Violation.NOT_NULL: status.HTTP_422_UNPROCESSABLE_CONTENT,
     Violation.OTHER: status.HTTP_409_CONFLICT,
 }
-_constraint_messages: dict[str, str] = {}
+# A constraint's name -> the sentence a client reads when a write breaks it.
+ConstraintMessages = Mapping[str, str]
+_NO_MESSAGES: ConstraintMessages = MappingProxyType({})
 
 
-def register_constraint_messages(messages: Mapping[str, str]) -> None:
-    """Sentences for named constraints, used instead of the generic ones."""
-    _constraint_messages.update(messages)
-
-
-def violation_detail(violation: ConstraintViolation) -> str:
-    if violation.constraint and violation.constraint in _constraint_messages:
-        return _constraint_messages[violation.constraint]
+def violation_detail(
+    violation: ConstraintViolation, messages: ConstraintMessages = _NO_MESSAGES
+) -> str:
+    """The sentence for ``violation``: the one ``messages`` gives its constraint, else
+    the generic one for its kind."""
+    if violation.constraint and violation.constraint in messages:
+        return messages[violation.constraint]
     return _DEFAULT_MESSAGES[violation.kind]
 
 
@@ -98,14 +103,18 @@ def unavailable_response() -> JSONResponse:
     )
 
 
-async def _database_error(request: Request, error: Exception) -> JSONResponse:
+def database_error_response(
+    request: Request, error: Exception, messages: ConstraintMessages = _NO_MESSAGES
+) -> JSONResponse:
+    """The answer for a database error: 409, 422 or 503; anything else re-raised."""
     if isinstance(error, sa_exc.DBAPIError):
         violation = constraint_violation(error)
         if violation is not None:
+            detail = violation_detail(violation, messages)
             status_code = _STATUS[violation.kind]
             if status_code == status.HTTP_422_UNPROCESSABLE_CONTENT:
-                return rejected_value_response(violation_detail(violation))
-            return JSONResponse({"detail": violation_detail(violation)}, status_code=status_code)
+                return rejected_value_response(detail)
+            return JSONResponse({"detail": detail}, status_code=status_code)
         if isinstance(error, sa_exc.DataError) or _value_refused_by_driver(error):
             return rejected_value_response(DATA_ERROR_DETAIL)
     if is_unavailable(error):
@@ -155,7 +164,9 @@ def _value_refused_by_driver(error: sa_exc.DBAPIError) -> bool:
     return False
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(
+    app: FastAPI, *, constraint_messages: ConstraintMessages = _NO_MESSAGES
+) -> None:
     """Map database errors to 409 / 422 / 503 for every route of ``app``: a broken
     unique or foreign key is a 409, a broken CHECK or NOT NULL and a value that does
     not fit its column a 422, a database that cannot serve now a 503; anything else
@@ -163,14 +174,20 @@ def install_error_handlers(app: FastAPI) -> None:
     database call. A versioned row changed by someone else meanwhile is a 412
     (``keel_db.versioning``). A service's ``keel_db.domain_errors`` become their
     404, 409, 412 or 422. Invalid input is FastAPI's 422 without the ``input``
-    it would echo back, so a refused password never appears in an answer."""
+    it would echo back, so a refused password never appears in an answer.
+    ``constraint_messages`` gives the 409 (or 422) sentence of a named constraint."""
+    messages = MappingProxyType(dict(constraint_messages))
+
+    async def database_error(request: Request, error: Exception) -> JSONResponse:
+        return database_error_response(request, error, messages)
+
     for error_type in (
         sa_exc.DBAPIError,
         sa_exc.TimeoutError,
         DatabaseUnreachableError,
         TimeoutError,
     ):
-        app.add_exception_handler(error_type, _database_error)
+        app.add_exception_handler(error_type, database_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DomainError, _domain_error)
     install_stale_data_handler(app)

@@ -14,11 +14,13 @@ An Alembic ``env.py`` needs two lines::
 
 from __future__ import annotations
 
+import shutil
 import sys
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, Literal
 
 from alembic import command
@@ -31,7 +33,6 @@ from sqlmodel.sql.sqltypes import AutoString
 from keel_db.engine import EngineSettings, make_sync_engine, sync_url
 from keel_db.models import Money, UTCDateTime
 
-LOCK_NAME = "keel_migrations"
 LOCK_TIMEOUT_SECONDS = 300
 FILE_TEMPLATE = "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s"
 
@@ -41,7 +42,7 @@ class MigrationLockTimeoutError(RuntimeError):
 
 
 @contextmanager
-def migration_lock(connection: Connection, *, name: str = LOCK_NAME) -> Iterator[None]:
+def migration_lock(connection: Connection, *, name: str) -> Iterator[None]:
     """Hold a lock named ``name`` that every process using this database sees."""
     dialect = connection.dialect.name
     if dialect == "postgresql":
@@ -82,11 +83,11 @@ def _render_item(kind: str, obj: Any, autogen_context: Any) -> str | Literal[Fal
     if isinstance(obj, AutoString):
         return f"sa.String(length={obj.length})" if obj.length else "sa.String()"
     if isinstance(obj, UTCDateTime):
-        autogen_context.imports.add("import keel_db.models")
-        return "keel_db.models.UTCDateTime()"
+        autogen_context.imports.add("import keel_db")
+        return "keel_db.UTCDateTime()"
     if isinstance(obj, Money):
-        autogen_context.imports.add("import keel_db.models")
-        return f"keel_db.models.Money(precision={obj.precision})"
+        autogen_context.imports.add("import keel_db")
+        return f"keel_db.Money(precision={obj.precision})"
     return False
 
 
@@ -130,10 +131,16 @@ def run_env(context: Any, *, target_metadata: MetaData) -> None:
 
 
 class Migrations:
-    """Alembic commands for one database and one migration script folder."""
+    """Alembic commands for one database and one migration script folder.
 
-    def __init__(self, script_location: str, settings: EngineSettings) -> None:
+    Upgrades and downgrades hold the lock ``lock_name`` (default: named after the
+    script location, so two apps on one server never wait for each other)."""
+
+    def __init__(
+        self, script_location: str, settings: EngineSettings, *, lock_name: str | None = None
+    ) -> None:
         self.script_location = script_location
+        self.lock_name = lock_name or f"migrations:{script_location}"[:64]
         # Migrations may run long (an index on a big table): no statement timeout.
         self.settings = replace(settings, statement_timeout_ms=0)
 
@@ -153,7 +160,7 @@ class Migrations:
             with engine.connect() as connection:
                 config.attributes["connection"] = connection
                 if locked:
-                    with migration_lock(connection):
+                    with migration_lock(connection, name=self.lock_name):
                         yield config
                 else:
                     yield config
@@ -186,3 +193,29 @@ class Migrations:
         migrated database disagree."""
         with self._connected(locked=False) as config:
             command.check(config)
+
+
+TEMPLATE = Path(__file__).with_name("migration_template")
+
+
+def init_migrations(directory: str | Path, *, metadata: str) -> Path:
+    """Create an Alembic script folder from keel_db's template: ``env.py`` (which
+    imports ``metadata``, given as ``"package.module:name"`` or
+    ``"package.module:Base.metadata"``, and calls ``run_env``), ``script.py.mako``
+    and an empty ``versions/``. Make the folder a
+    package (an ``__init__.py`` is written) and pass ``"package:folder"`` to
+    ``Migrations`` or ``DatabaseConfig.migrations``. Refuses a folder that exists."""
+    module, _, name = metadata.partition(":")
+    dotted = [*module.split("."), *name.split(".")]
+    if not module or not name or not all(part.isidentifier() for part in dotted):
+        raise ValueError(f"metadata must read 'package.module:name', not {metadata!r}")
+    target = Path(directory)
+    if target.exists():
+        raise FileExistsError(f"{target} exists already; keel_db writes a new folder only")
+    (target / "versions").mkdir(parents=True)
+    (target / "__init__.py").write_text("")
+    (target / "versions" / "__init__.py").write_text("")
+    env = (TEMPLATE / "env.py.tmpl").read_text().format(module=module, name=name)
+    (target / "env.py").write_text(env)
+    shutil.copyfile(TEMPLATE / "script.py.mako", target / "script.py.mako")
+    return target

@@ -1,4 +1,4 @@
-"""List pages as SPEC §3 describes them, for any SQLModel/SQLAlchemy select.
+"""List pages with totals and signed keyset cursors, for any SQLModel/SQLAlchemy select.
 
 A client sends ``limit`` (1..1000, default 50) and either ``offset`` or ``cursor``,
 and ``count=exact|estimated|none``; the answer is a ``Page``::
@@ -40,6 +40,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from keel_db.cursors import CursorCodec, InvalidCursorError
 from keel_db.domain_errors import InvalidInputError
 from keel_db.explain import estimated_rows
+from keel_db.wiring import KeelDB
 
 T = TypeVar("T")
 
@@ -148,7 +149,7 @@ async def page_request(
         raise InvalidInputError(("query", "cursor"), "Use either offset or cursor, not both")
     if count is None:
         count = CountMode.NONE if cursor is not None else CountMode.EXACT
-    codec: CursorCodec | None = getattr(request.app.state, "cursor_codec", None)
+    codec = KeelDB.of(request).cursor_codec
     return PageRequest(limit=limit, offset=offset, cursor=cursor, count=count, codec=codec)
 
 
@@ -247,7 +248,7 @@ async def _rows(session: AsyncSession, statement: Any) -> Sequence[Any]:
 
 def _decode(page: PageRequest, keyset: Keyset) -> tuple[Any, Any]:
     if page.codec is None or page.cursor is None:
-        raise RuntimeError("cursor pages need app.state.cursor_codec (a CursorCodec)")
+        raise RuntimeError("a cursor page needs a PageRequest with a codec (a CursorCodec)")
     try:
         return page.codec.decode(page.cursor, keyset)
     except InvalidCursorError as error:

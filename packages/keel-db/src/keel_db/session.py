@@ -1,4 +1,5 @@
-"""Engines held together, session dependencies and transaction helpers.
+"""Engines held together, and the transaction helpers (the session dependencies
+are in ``keel_db.dependencies``).
 
 Sessions are SQLModel's (SQLAlchemy's, plus a typed ``exec``). A request gets one
 ``AsyncSession`` (``AsyncSessionDep``) for work that writes or must read in one
@@ -18,9 +19,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import Depends, Request
 from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -134,68 +134,6 @@ async def _take_written_tables(session: AsyncSession) -> set[str]:
     connection = await session.connection()
     written: set[str] = connection.info.pop(_WRITTEN, set())
     return written
-
-
-def _database(request: Request) -> Database:
-    database: Database | None = getattr(request.app.state, "database", None)
-    if database is None:
-        raise RuntimeError(
-            "keel_db is not set up in this app: create a Database in the app's lifespan "
-            "and put it on app.state.database"
-        )
-    return database
-
-
-async def get_database(request: Request) -> Database:
-    """The ``Database`` the app's lifespan put on ``app.state.database``."""
-    return _database(request)
-
-
-async def get_async_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with _database(request).sessionmaker() as session:
-        yield session
-
-
-async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """A read session on the read replica (``app.state.read_database``, the primary
-    when there is none) for reads that tolerate replication lag: public catalogue
-    pages, not one's own just-written data, and never a value that gets cached."""
-    replica: Database = getattr(request.app.state, "read_database", None) or _database(request)
-    async with replica.read_sessionmaker() as session:
-        yield session
-
-
-async def get_primary_read_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """A read session on the primary: reads that must see the caller's own writes."""
-    async with _database(request).read_sessionmaker() as session:
-        yield session
-
-
-def _analytics_database(request: Request) -> Database:
-    database: Database = request.app.state.analytics_database
-    return database
-
-
-async def get_analytics_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """A session on the analytics database: every transaction is read-only, so a
-    report can never write, whatever database it is pointed at."""
-    async with _analytics_database(request).sessionmaker() as session:
-        yield session
-
-
-def get_session(request: Request) -> Iterator[Session]:
-    with _database(request).sync_sessionmaker() as session:
-        yield session
-
-
-# Every dependency here that does no I/O is ``async def``: FastAPI runs a plain
-# ``def`` dependency in a worker thread, a costly hop on every request.
-DatabaseDep = Annotated[Database, Depends(get_database)]
-AsyncSessionDep = Annotated[AsyncSession, Depends(get_async_session)]
-SessionDep = Annotated[Session, Depends(get_session)]
-AnalyticsSessionDep = Annotated[AsyncSession, Depends(get_analytics_session)]
-ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
-PrimaryReadSessionDep = Annotated[AsyncSession, Depends(get_primary_read_session)]
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import keel_db.models
+import keel_db
 
 revision: str = "159aaf377587"
 down_revision: str | None = None
@@ -28,8 +28,8 @@ def upgrade() -> None:
         sa.Column("hashed_password", sa.String(length=255), nullable=False),
         sa.Column("is_active", sa.Boolean(), nullable=False),
         sa.Column("is_admin", sa.Boolean(), nullable=False),
-        sa.Column("created_at", keel_db.models.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", keel_db.models.UTCDateTime(), nullable=False),
+        sa.Column("created_at", keel_db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", keel_db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
         sa.UniqueConstraint("username", name=op.f("uq_users_username")),

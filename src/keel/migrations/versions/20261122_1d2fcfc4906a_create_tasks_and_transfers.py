@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import keel_db.models
+import keel_db
 
 revision: str = "1d2fcfc4906a"
 down_revision: str | None = "159aaf377587"
@@ -27,8 +27,8 @@ def upgrade() -> None:
         sa.Column("description", sa.Text(), nullable=True),
         sa.Column("priority", sa.Integer(), nullable=False),
         sa.Column("completed", sa.Boolean(), nullable=False),
-        sa.Column("created_at", keel_db.models.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", keel_db.models.UTCDateTime(), nullable=False),
+        sa.Column("created_at", keel_db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", keel_db.UTCDateTime(), nullable=False),
         sa.CheckConstraint("priority >= 0 AND priority <= 5", name=op.f("ck_tasks_priority_range")),
         sa.ForeignKeyConstraint(
             ["owner_id"], ["users.id"], name=op.f("fk_tasks_owner_id_users"), ondelete="CASCADE"
@@ -48,7 +48,7 @@ def upgrade() -> None:
         sa.Column("task_id", sa.Integer(), nullable=False),
         sa.Column("from_user_id", sa.Integer(), nullable=True),
         sa.Column("to_user_id", sa.Integer(), nullable=True),
-        sa.Column("transferred_at", keel_db.models.UTCDateTime(), nullable=False),
+        sa.Column("transferred_at", keel_db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["from_user_id"],
             ["users.id"],

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import keel_db.models
+import keel_db
 
 revision: str = "3a6f3dcba736"
 down_revision: str | None = "135f0d83a1f4"
@@ -25,10 +25,10 @@ def upgrade() -> None:
         sa.Column("owner_id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=255), nullable=False),
         sa.Column("description", sa.Text(), nullable=True),
-        sa.Column("price", keel_db.models.Money(precision=14), nullable=False),
+        sa.Column("price", keel_db.Money(precision=14), nullable=False),
         sa.Column("stock", sa.Integer(), nullable=False),
-        sa.Column("created_at", keel_db.models.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", keel_db.models.UTCDateTime(), nullable=False),
+        sa.Column("created_at", keel_db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", keel_db.UTCDateTime(), nullable=False),
         sa.CheckConstraint("price >= 0", name=op.f("ck_items_price_not_negative")),
         sa.CheckConstraint("stock >= 0", name=op.f("ck_items_stock_not_negative")),
         sa.ForeignKeyConstraint(

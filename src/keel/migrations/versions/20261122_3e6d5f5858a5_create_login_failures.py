@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import keel_db.models
+import keel_db
 
 revision: str = "3e6d5f5858a5"
 down_revision: str | None = "7b1e0c2d9f4a"
@@ -23,7 +23,7 @@ def upgrade() -> None:
         "login_failures",
         sa.Column("login_key", sa.String(length=64), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
-        sa.Column("window_started_at", keel_db.models.UTCDateTime(), nullable=False),
+        sa.Column("window_started_at", keel_db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("login_key", name=op.f("pk_login_failures")),
         mysql_charset="utf8mb4",
         mysql_collate="utf8mb4_bin",

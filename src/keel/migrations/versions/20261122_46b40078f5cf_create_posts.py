@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import keel_db.models
+import keel_db
 
 revision: str = "46b40078f5cf"
 down_revision: str | None = "3a6f3dcba736"
@@ -32,8 +32,8 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(), "postgresql"),
             nullable=False,
         ),
-        sa.Column("created_at", keel_db.models.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", keel_db.models.UTCDateTime(), nullable=False),
+        sa.Column("created_at", keel_db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", keel_db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["author_id"], ["users.id"], name=op.f("fk_posts_author_id_users"), ondelete="CASCADE"
         ),

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import keel_db.models
+import keel_db
 
 revision: str = "9c4d2e7a1b6f"
 down_revision: str | None = "3e6d5f5858a5"
@@ -21,7 +21,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.add_column(
         "users",
-        sa.Column("password_changed_at", keel_db.models.UTCDateTime(), nullable=True),
+        sa.Column("password_changed_at", keel_db.UTCDateTime(), nullable=True),
     )
 
 

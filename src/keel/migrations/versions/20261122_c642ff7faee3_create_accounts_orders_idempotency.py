@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import keel_db.models
+import keel_db
 
 revision: str = "c642ff7faee3"
 down_revision: str | None = "46b40078f5cf"
@@ -22,8 +22,8 @@ def upgrade() -> None:
     op.create_table(
         "accounts",
         sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("balance", keel_db.models.Money(precision=14), nullable=False),
-        sa.Column("updated_at", keel_db.models.UTCDateTime(), nullable=False),
+        sa.Column("balance", keel_db.Money(precision=14), nullable=False),
+        sa.Column("updated_at", keel_db.UTCDateTime(), nullable=False),
         sa.CheckConstraint("balance >= 0", name=op.f("ck_accounts_balance_not_negative")),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_accounts_user_id_users"), ondelete="CASCADE"
@@ -37,8 +37,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("by_user_id", sa.Integer(), nullable=True),
-        sa.Column("amount", keel_db.models.Money(precision=14), nullable=False),
-        sa.Column("created_at", keel_db.models.UTCDateTime(), nullable=False),
+        sa.Column("amount", keel_db.Money(precision=14), nullable=False),
+        sa.Column("created_at", keel_db.UTCDateTime(), nullable=False),
         sa.CheckConstraint("amount > 0", name=op.f("ck_deposits_amount_positive")),
         sa.ForeignKeyConstraint(
             ["by_user_id"],
@@ -63,7 +63,7 @@ def upgrade() -> None:
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=True),
         sa.Column("response", sa.Text(), nullable=True),
-        sa.Column("created_at", keel_db.models.UTCDateTime(), nullable=False),
+        sa.Column("created_at", keel_db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["users.id"],
@@ -81,9 +81,9 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column("total", keel_db.models.Money(precision=14), nullable=False),
-        sa.Column("created_at", keel_db.models.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", keel_db.models.UTCDateTime(), nullable=False),
+        sa.Column("total", keel_db.Money(precision=14), nullable=False),
+        sa.Column("created_at", keel_db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", keel_db.UTCDateTime(), nullable=False),
         sa.CheckConstraint(
             "status IN ('placed', 'cancelled')", name=op.f("ck_orders_status_known")
         ),
@@ -102,8 +102,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("from_user_id", sa.Integer(), nullable=True),
         sa.Column("to_user_id", sa.Integer(), nullable=True),
-        sa.Column("amount", keel_db.models.Money(precision=14), nullable=False),
-        sa.Column("created_at", keel_db.models.UTCDateTime(), nullable=False),
+        sa.Column("amount", keel_db.Money(precision=14), nullable=False),
+        sa.Column("created_at", keel_db.UTCDateTime(), nullable=False),
         sa.CheckConstraint("amount > 0", name=op.f("ck_transfers_amount_positive")),
         sa.ForeignKeyConstraint(
             ["from_user_id"],
@@ -130,7 +130,7 @@ def upgrade() -> None:
         sa.Column("order_id", sa.Integer(), nullable=True),
         sa.Column("item_id", sa.Integer(), nullable=True),
         sa.Column("item_name", sa.String(length=255), nullable=False),
-        sa.Column("unit_price", keel_db.models.Money(precision=14), nullable=False),
+        sa.Column("unit_price", keel_db.Money(precision=14), nullable=False),
         sa.Column("quantity", sa.Integer(), nullable=False),
         sa.CheckConstraint("quantity >= 1", name=op.f("ck_order_lines_quantity_positive")),
         sa.ForeignKeyConstraint(
