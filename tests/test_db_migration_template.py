@@ -75,7 +75,7 @@ def test_a_new_apps_migrations_round_trip(empty_url: str, app_package: Path) -> 
         text=True,
     )
     assert done.returncode == 0, done.stderr
-    assert "'package:migrations'" in done.stdout
+    assert f"'{name}:migrations'" in done.stdout
 
     migrations = Migrations(f"{name}:migrations", EngineSettings(url=empty_url))
     migrations.revision("create notes")

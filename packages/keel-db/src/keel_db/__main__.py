@@ -18,7 +18,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     arguments = parser.parse_args(argv)
     created = init_migrations(arguments.directory, metadata=arguments.metadata)
-    print(f"created {created}: pass 'package:{created.name}' as DatabaseConfig.migrations")
+    package = arguments.metadata.partition(":")[0].partition(".")[0]
+    print(f"created {created}: pass '{package}:{created.name}' as DatabaseConfig.migrations")
 
 
 if __name__ == "__main__":

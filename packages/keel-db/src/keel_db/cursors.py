@@ -76,7 +76,7 @@ class CursorCodec:
 
 def _python_type(column: Any) -> type:
     """The Python type of a column's values, looking through TypeDecorators
-    (SQLModel's AutoString, Keel's UTCDateTime) to the type they wrap."""
+    (SQLModel's AutoString, keel_db's UTCDateTime) to the type they wrap."""
     sql_type = column.type
     while isinstance(sql_type, TypeDecorator):
         sql_type = sql_type.impl_instance

@@ -276,7 +276,7 @@ def _url_for(settings: EngineSettings, *, use_async: bool) -> URL:
 
 
 def make_sync_engine(settings: EngineSettings) -> Engine:
-    """A sync engine (CLI, migrations, seeding) with Keel's pool, pragmas and timeouts."""
+    """A sync engine (CLI, migrations, seeding) with keel_db's pool, pragmas and timeouts."""
     url = _url_for(settings, use_async=False)
     engine = create_engine(url, **_engine_kwargs(settings, url))
     _install_listeners(engine, settings)
@@ -284,7 +284,7 @@ def make_sync_engine(settings: EngineSettings) -> Engine:
 
 
 def make_async_engine(settings: EngineSettings) -> AsyncEngine:
-    """An async engine (the request path) with Keel's pool, pragmas and timeouts;
+    """An async engine (the request path) with keel_db's pool, pragmas and timeouts;
     its pool admits waiting requests in arrival order (``keel_db.pool``)."""
     url = _url_for(settings, use_async=True)
     kwargs = _engine_kwargs(settings, url)

@@ -3,7 +3,7 @@
 SQLAlchemy's ``pool_pre_ping`` sends a round trip before *every* checkout: on a busy
 pool that is a second statement per request, for connections that were in use a
 millisecond ago. A connection that has just been used is alive as far as anyone
-can know, so Keel pings only connections that sat idle in the pool longer than
+can know, so keel_db pings only connections that sat idle in the pool longer than
 ``ping_after_idle`` seconds (where a restart, a firewall or a server timeout could
 have closed them). A failed ping discards the connection and the pool hands out a
 fresh one; a connection that dies between pings fails its statement, which is a

@@ -77,7 +77,7 @@ def migration_lock(connection: Connection, *, name: str) -> Iterator[None]:
 
 
 def _render_item(kind: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
-    """Write column types in migrations as plain SQLAlchemy (or Keel) types."""
+    """Write column types in migrations as plain SQLAlchemy (or keel_db) types."""
     if kind != "type":
         return False
     if isinstance(obj, AutoString):

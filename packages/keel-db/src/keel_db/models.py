@@ -52,7 +52,7 @@ MYSQL_TABLE_OPTIONS = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin
 
 
 def table_args(*items: Any) -> tuple[Any, ...]:
-    """``__table_args__`` for a Keel table: its constraints and indexes, plus the
+    """``__table_args__`` for a table: its constraints and indexes, plus the
     MySQL table options every table uses."""
     return (*items, MYSQL_TABLE_OPTIONS)
 
