@@ -149,7 +149,7 @@ def user_id(database: str, username: str) -> int:
 
 def token(database: str, username: str, secret: str) -> str:
     """An access token for ``username``, valid for two hours, as Keel would sign it."""
-    from keel.auth.tokens import create_access_token
+    from keel.users.tokens import create_access_token
 
     signed, _ = create_access_token(
         user_id=user_id(database, username),

@@ -13,8 +13,8 @@ from sqlalchemy import func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from keel.auth.dependencies import get_current_user
 from keel.users import repository
+from keel.users.dependencies import get_current_user
 from keel.users.models import User
 from keel_db import Database, EngineSettings, KeelDB, SessionDep, get_async_session
 from tests.helpers import API, count_rows, sign_up, user_payload

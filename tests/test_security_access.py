@@ -23,9 +23,9 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from jwt.warnings import InsecureKeyLengthWarning
 
-from keel.auth.dependencies import get_admin_user, get_current_user, get_optional_user
 from keel.context import keel_context
 from keel.tables import metadata
+from keel.users.dependencies import get_admin_user, get_current_user, get_optional_user
 from tests.helpers import API, PASSWORD, count_rows, create_task, sign_up, token_for
 
 pytestmark = pytest.mark.anyio

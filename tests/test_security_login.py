@@ -13,9 +13,9 @@ import pytest
 from fastapi import FastAPI
 
 from keel.auth.models import LoginFailure
-from keel.auth.passwords import Passwords, get_passwords
 from keel.config import Settings
 from keel.dependencies import get_now
+from keel.users.passwords import Passwords, get_passwords
 from keel_db import KeelDB
 from tests.conftest import make_settings
 from tests.helpers import API, PASSWORD, count_rows, run_concurrently, sign_up

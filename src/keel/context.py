@@ -11,9 +11,9 @@ from fastapi import FastAPI, Request
 from keel_db import KeelDB, WiringError
 
 if TYPE_CHECKING:
-    from keel.auth.passwords import Passwords
     from keel.config import Settings
     from keel.observability import Metrics
+    from keel.users.passwords import Passwords
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ import keel
 from keel.accounts.router import router as accounts_router
 from keel.admission import RequestAdmission
 from keel.analytics.router import router as analytics_router
-from keel.auth.passwords import Passwords
 from keel.auth.router import router as auth_router
 from keel.config import Settings
 from keel.context import KeelContext, keel_context
@@ -30,6 +29,7 @@ from keel.orders.router import router as orders_router
 from keel.posts.router import router as posts_router
 from keel.shutdown import CutRequestsAnswer503
 from keel.tasks.router import router as tasks_router
+from keel.users.passwords import Passwords
 from keel.users.router import router as users_router
 from keel_db import (
     CacheStore,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from keel.accounts import seed as accounts
-from keel.auth.passwords import Passwords
 from keel.config import Settings
 from keel.heroes import seed as heroes
 from keel.items import seed as items
@@ -13,6 +12,7 @@ from keel.orders import seed as orders
 from keel.posts import seed as posts
 from keel.tasks import seed as tasks
 from keel.users import seed as users
+from keel.users.passwords import Passwords
 from keel_db import standalone_transaction
 
 

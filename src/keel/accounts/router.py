@@ -1,20 +1,18 @@
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
 from keel.accounts import repository, service
 from keel.accounts.schemas import AccountPublic, DepositRequest, TransferPublic, TransferRequest
-from keel.auth.dependencies import AdminUser, CurrentUser
-from keel.idempotency.service import IdempotencyHeaderDep, answer
+from keel.idempotency.dependencies import IdempotencyHeaderDep, answer
+from keel.responses import ADMIN, AUTH, conflict, invalid, not_found
+from keel.users.dependencies import AdminUser, CurrentUser
 from keel_db import AsyncSessionDep, Page, PageRequestDep, fetch_page
 
 router = APIRouter(tags=["accounts and transfers"])
 
-Responses = dict[int | str, dict[str, Any]]
-AUTH: Responses = {401: {"description": "Not signed in."}}
+NO_SUCH_USER = not_found("No such user.")
 
 
 @router.get("/accounts/me", responses=AUTH)
@@ -24,11 +22,7 @@ async def my_account(user: CurrentUser, session: AsyncSessionDep) -> AccountPubl
 
 @router.post(
     "/accounts/{user_id}/deposit",
-    responses={
-        **AUTH,
-        403: {"description": "Not an administrator."},
-        404: {"description": "No such user."},
-    },
+    responses={**ADMIN, **NO_SUCH_USER},
 )
 async def deposit(
     user_id: int, data: DepositRequest, admin: AdminUser, session: AsyncSessionDep
@@ -43,9 +37,9 @@ async def deposit(
     response_model=TransferPublic,
     responses={
         **AUTH,
-        404: {"description": "No such user."},
-        409: {"description": service.NOT_ENOUGH_MONEY},
-        422: {"description": "Invalid, to oneself, or the key was used with another body."},
+        **NO_SUCH_USER,
+        **conflict(service.NOT_ENOUGH_MONEY),
+        **invalid("Invalid, to oneself, or the key was used with another body."),
     },
 )
 async def create_transfer(
@@ -69,4 +63,4 @@ async def list_transfers(
     """The caller's transfers, sent and received, newest first."""
     statement = repository.transfers_statement(user_id=user.id)
     result = await fetch_page(session, statement, page, repository.NEWEST_FIRST)
-    return Page[TransferPublic].model_validate(result.as_dict(), from_attributes=True)
+    return result.to_page(TransferPublic)

@@ -15,8 +15,7 @@ from keel.accounts import repository
 from keel.accounts.models import Deposit, Transfer
 from keel.accounts.schemas import AccountPublic, TransferPublic, TransferRequest
 from keel.idempotency.service import Idempotency, StoredAnswer, run_once
-from keel.users import repository as users
-from keel.users.service import not_found as user_not_found
+from keel.users import service as users
 from keel_db import ConflictError, InvalidInputError, retrying
 
 NOT_ENOUGH_MONEY = "Not enough money."
@@ -32,8 +31,7 @@ async def deposit(
     session: AsyncSession, *, user_id: int, amount: Decimal, by_user_id: int
 ) -> AccountPublic:
     async def work() -> AccountPublic:
-        if not await users.exists(session, user_id=user_id):
-            raise user_not_found()
+        await users.ensure_exists(session, user_id=user_id)
         await repository.credit(session, user_id=user_id, amount=amount)
         session.add(Deposit(user_id=user_id, by_user_id=by_user_id, amount=amount))
         await session.flush()
@@ -55,8 +53,7 @@ async def transfer(
         raise InvalidInputError(("body", "to_user_id"), "A transfer needs another user")
 
     async def move() -> TransferPublic:
-        if not await users.exists(session, user_id=data.to_user_id):
-            raise user_not_found()
+        await users.ensure_exists(session, user_id=data.to_user_id)
         for user_id in sorted((from_user_id, data.to_user_id)):
             if user_id == data.to_user_id:
                 await repository.credit(session, user_id=user_id, amount=data.amount)

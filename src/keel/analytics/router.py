@@ -4,7 +4,8 @@ from fastapi import APIRouter
 
 from keel.analytics import repository
 from keel.analytics.schemas import UserActivity
-from keel.auth.dependencies import AdminUser
+from keel.responses import ADMIN
+from keel.users.dependencies import AdminUser
 from keel_db import AnalyticsSessionDep, Page, PageRequestDep, fetch_page
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
@@ -12,10 +13,7 @@ router = APIRouter(prefix="/analytics", tags=["analytics"])
 
 @router.get(
     "/users",
-    responses={
-        401: {"description": "Not signed in."},
-        403: {"description": "Not an administrator."},
-    },
+    responses=ADMIN,
 )
 async def user_activity(
     _admin: AdminUser, session: AnalyticsSessionDep, page: PageRequestDep
@@ -38,4 +36,4 @@ async def user_activity(
         )
         for row in result.items
     ]
-    return Page[UserActivity].model_validate({**result.as_dict(), "items": items})
+    return result.to_page(UserActivity, items)

@@ -1,1 +1,3 @@
-"""Authentication: Argon2id passwords, JWT access tokens, current-user dependencies."""
+"""Sign-in: ``POST /auth/token`` checks a password and issues an access token, with
+failed attempts throttled in the database. It builds on ``keel.users`` (accounts,
+password hashing, tokens, ``CurrentUser``), which never imports from here."""

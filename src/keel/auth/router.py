@@ -6,11 +6,12 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from keel.auth import service
-from keel.auth.dependencies import unauthorized
-from keel.auth.passwords import PasswordsDep
 from keel.auth.schemas import Token
 from keel.auth.throttle import LoginThrottledError
 from keel.dependencies import NowDep, SettingsDep
+from keel.responses import answer
+from keel.users.dependencies import unauthorized
+from keel.users.passwords import PasswordsDep
 from keel_db import AsyncSessionDep
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -22,11 +23,12 @@ THROTTLED = "Too many failed sign-in attempts; try again later."
 @router.post(
     "/token",
     responses={
-        401: {"description": BAD_LOGIN},
-        429: {
-            "description": f"{THROTTLED} The password was not checked; "
-            "`Retry-After` says how many seconds to wait."
-        },
+        **answer(401, BAD_LOGIN),
+        **answer(
+            429,
+            f"{THROTTLED} The password was not checked; "
+            "`Retry-After` says how many seconds to wait.",
+        ),
     },
 )
 async def login_for_token(

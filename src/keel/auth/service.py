@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel.auth import throttle
-from keel.auth.passwords import Passwords
 from keel.auth.schemas import Token
-from keel.auth.tokens import create_access_token
 from keel.config import Settings
 from keel.users import repository as users
+from keel.users.passwords import Passwords
+from keel.users.tokens import create_access_token
 
 
 async def issue_token(

@@ -8,6 +8,7 @@ import asyncio
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
+from keel.responses import unavailable
 from keel_db import RETRY_AFTER_SECONDS, DatabaseDep
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -21,9 +22,7 @@ async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get(
-    "/ready", responses={503: {"description": NOT_READY, "model": None}}, response_model=None
-)
+@router.get("/ready", responses=unavailable(NOT_READY), response_model=None)
 async def ready(database: DatabaseDep) -> dict[str, str] | JSONResponse:
     try:
         async with asyncio.timeout(READY_TIMEOUT_SECONDS):

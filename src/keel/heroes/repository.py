@@ -18,7 +18,7 @@ TEAMS_BY_ID = Keyset("id", col(Team.id), col(Team.id))
 HEROES_BY_ID = Keyset("id", col(Hero.id), col(Hero.id))
 
 # One resource: the same in a single query, LEFT JOINed (joinedload).
-_ONE_TEAM_HEROES = joinedload(Team.hero_links).joinedload(HeroTeamLink.hero)  # type: ignore[arg-type]
+TEAM_WITH_HEROES = joinedload(Team.hero_links).joinedload(HeroTeamLink.hero)  # type: ignore[arg-type]
 
 _heroes = Hero.__table__  # type: ignore[attr-defined]
 _teams = Team.__table__  # type: ignore[attr-defined]
@@ -79,15 +79,6 @@ async def members_of(session: AsyncSession, team_ids: Sequence[int]) -> dict[int
     return members
 
 
-async def get_team(
-    session: AsyncSession, *, team_id: int, with_heroes: bool = False
-) -> Team | None:
-    statement = select(Team).where(Team.id == team_id)
-    if with_heroes:
-        statement = statement.options(_ONE_TEAM_HEROES)
-    return (await session.exec(statement)).unique().one_or_none()
-
-
 def heroes_statement(*, name: str | None = None, team_id: int | None = None) -> Select[Any]:
     """Heroes matching the filters, as Core rows (a hot public read)."""
     statement = sa_select(_heroes)
@@ -97,10 +88,6 @@ def heroes_statement(*, name: str | None = None, team_id: int | None = None) -> 
         member = select(HeroTeamLink.hero_id).where(HeroTeamLink.team_id == team_id)
         statement = statement.where(col(Hero.id).in_(member))
     return statement
-
-
-async def get_hero(session: AsyncSession, *, hero_id: int) -> Hero | None:
-    return (await session.exec(select(Hero).where(Hero.id == hero_id))).one_or_none()
 
 
 async def hero_with_teams(session: AsyncSession, *, hero_id: int) -> Sequence[Any]:

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from keel.auth.dependencies import CurrentUser, OptionalUser
 from keel.heroes import repository, service, views
 from keel.heroes.schemas import (
     HeroCreate,
@@ -19,13 +18,15 @@ from keel.heroes.schemas import (
     TeamUpdate,
     TeamWithHeroes,
 )
+from keel.responses import AUTH, PRECONDITION_FAILED, conflict, not_found
+from keel.users.dependencies import CurrentUser, OptionalUser
 from keel.users.schemas import Principal
 from keel_db import (
-    PRECONDITION_FAILED,
     AsyncSessionDep,
     CacheDep,
     IfMatch,
     InvalidInputError,
+    NotFoundError,
     Page,
     PageRequestDep,
     ReadSessionDep,
@@ -37,11 +38,9 @@ from keel_db import (
 teams = APIRouter(prefix="/teams", tags=["heroes and teams"])
 heroes = APIRouter(prefix="/heroes", tags=["heroes and teams"])
 
-Responses = dict[int | str, dict[str, Any]]
-AUTH: Responses = {401: {"description": "Not signed in."}}
-TEAM_404: Responses = {404: {"description": service.TEAM_NOT_FOUND}}
-HERO_404: Responses = {404: {"description": service.HERO_NOT_FOUND}}
-NAME_TAKEN: Responses = {409: {"description": "A team with this name already exists."}}
+TEAM_404 = not_found(service.TEAM_NOT_FOUND)
+HERO_404 = not_found(service.HERO_NOT_FOUND)
+NAME_TAKEN = conflict("A team with this name already exists.")
 
 
 def _admin(user: Principal | None) -> bool:
@@ -70,11 +69,11 @@ async def list_teams(
     with_heroes = _include_heroes(include)
     result = await fetch_page(session, repository.teams_statement(), page, repository.TEAMS_BY_ID)
     if not with_heroes:
-        return Page[TeamPublic].model_validate(result.as_dict(), from_attributes=True)
+        return result.to_page(TeamPublic)
     members = await repository.members_of(session, [team.id for team in result.items])
     admin = _admin(viewer)
     items = [views.team_with_members(team, members[team.id], admin=admin) for team in result.items]
-    return Page[TeamWithHeroes].model_validate({**result.as_dict(), "items": items})
+    return result.to_page(TeamWithHeroes, items)
 
 
 def _include_heroes(include: list[str] | None) -> bool:
@@ -99,7 +98,7 @@ async def read_team(
     team_id: int, session: ReadSessionDep, viewer: OptionalUser, response: Response
 ) -> TeamWithHeroes:
     """The team with its heroes; the ``ETag`` versions the team's own fields."""
-    team = await service.team_or_404(session, team_id, with_heroes=True)
+    team = await service.get_team(session, team_id, with_heroes=True)
     set_etag(response, team.version)
     return views.team_with_heroes(team, admin=_admin(viewer))
 
@@ -113,7 +112,7 @@ async def update_team(
     response: Response,
     if_match: IfMatch = None,
 ) -> TeamPublic:
-    team = await service.team_or_404(session, team_id)
+    team = await service.get_team(session, team_id)
     check_if_match(if_match, team.version)
     await service.update(session, team, data)
     set_etag(response, team.version)
@@ -128,7 +127,7 @@ async def update_team(
 async def delete_team(
     team_id: int, _user: CurrentUser, session: AsyncSessionDep, if_match: IfMatch = None
 ) -> None:
-    team = await service.team_or_404(session, team_id)
+    team = await service.get_team(session, team_id)
     check_if_match(if_match, team.version)
     await service.delete(session, team)
 
@@ -144,7 +143,7 @@ async def put_membership(
 @teams.delete(
     "/{team_id}/heroes/{hero_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={**AUTH, 404: {"description": "No such team, hero or membership."}},
+    responses={**AUTH, **not_found("No such team, hero or membership.")},
 )
 async def delete_membership(
     team_id: int, hero_id: int, _user: CurrentUser, session: AsyncSessionDep
@@ -173,7 +172,7 @@ async def list_heroes(
     statement = repository.heroes_statement(name=name, team_id=team_id)
     result = await fetch_page(session, statement, page, repository.HEROES_BY_ID)
     items = [views.hero(hero, admin=_admin(viewer)) for hero in result.items]
-    return Page[HeroPublic].model_validate({**result.as_dict(), "items": items})
+    return result.to_page(HeroPublic, items)
 
 
 @heroes.get("/{hero_id}", responses=HERO_404)
@@ -183,7 +182,7 @@ async def read_hero(
     """The hero with its teams; the ``ETag`` versions the hero's own fields."""
     rows = await repository.hero_with_teams(session, hero_id=hero_id)
     if not rows:
-        raise service.not_found(service.HERO_NOT_FOUND)
+        raise NotFoundError(service.HERO_NOT_FOUND)
     set_etag(response, rows[0].version)
     return views.hero_with_teams(rows, admin=_admin(viewer))
 
@@ -197,7 +196,7 @@ async def update_hero(
     response: Response,
     if_match: IfMatch = None,
 ) -> HeroPublic:
-    hero = await service.hero_or_404(session, hero_id)
+    hero = await service.get_hero(session, hero_id)
     check_if_match(if_match, hero.version)
     await service.update(session, hero, data)
     set_etag(response, hero.version)
@@ -212,6 +211,6 @@ async def update_hero(
 async def delete_hero(
     hero_id: int, _user: CurrentUser, session: AsyncSessionDep, if_match: IfMatch = None
 ) -> None:
-    hero = await service.hero_or_404(session, hero_id)
+    hero = await service.get_hero(session, hero_id)
     check_if_match(if_match, hero.version)
     await service.delete(session, hero)

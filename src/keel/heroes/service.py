@@ -16,29 +16,29 @@ from keel.heroes.schemas import (
     TeamStats,
     TeamUpdate,
 )
-from keel_db import Cache, NotFoundError, add_row, change_row, delete_row, transaction
+from keel_db import (
+    Cache,
+    NotFoundError,
+    add_row,
+    change_row,
+    delete_row,
+    get_or_raise,
+    transaction,
+)
 
 TEAM_NOT_FOUND = "Team not found."
 HERO_NOT_FOUND = "Hero not found."
 NOT_A_MEMBER = "The hero is not on this team."
 
 
-def not_found(detail: str) -> NotFoundError:
-    return NotFoundError(detail)
+async def get_team(session: AsyncSession, team_id: int, *, with_heroes: bool = False) -> Team:
+    """The team (with its heroes, in the same query, if asked), or ``NotFoundError``."""
+    options = [repository.TEAM_WITH_HEROES] if with_heroes else []
+    return await get_or_raise(session, Team, team_id, detail=TEAM_NOT_FOUND, options=options)
 
 
-async def team_or_404(session: AsyncSession, team_id: int, *, with_heroes: bool = False) -> Team:
-    team = await repository.get_team(session, team_id=team_id, with_heroes=with_heroes)
-    if team is None:
-        raise not_found(TEAM_NOT_FOUND)
-    return team
-
-
-async def hero_or_404(session: AsyncSession, hero_id: int) -> Hero:
-    hero = await repository.get_hero(session, hero_id=hero_id)
-    if hero is None:
-        raise not_found(HERO_NOT_FOUND)
-    return hero
+async def get_hero(session: AsyncSession, hero_id: int) -> Hero:
+    return await get_or_raise(session, Hero, hero_id, detail=HERO_NOT_FOUND)
 
 
 async def create_team(session: AsyncSession, data: TeamCreate) -> Team:
@@ -67,8 +67,8 @@ async def put_membership(
 ) -> MembershipPublic:
     """Idempotent: the same PUT twice leaves one membership with the last state."""
     async with transaction(session):
-        await team_or_404(session, team_id)
-        await hero_or_404(session, hero_id)
+        await get_team(session, team_id)
+        await get_hero(session, hero_id)
         await repository.put_membership(
             session, team_id=team_id, hero_id=hero_id, is_training=data.is_training
         )
@@ -77,10 +77,10 @@ async def put_membership(
 
 async def remove_membership(session: AsyncSession, *, team_id: int, hero_id: int) -> None:
     async with transaction(session):
-        await team_or_404(session, team_id)
-        await hero_or_404(session, hero_id)
+        await get_team(session, team_id)
+        await get_hero(session, hero_id)
         if not await repository.delete_membership(session, team_id=team_id, hero_id=hero_id):
-            raise not_found(NOT_A_MEMBER)
+            raise NotFoundError(NOT_A_MEMBER)
 
 
 async def team_stats(session: AsyncSession, *, cache: Cache) -> list[TeamStats]:

@@ -1,4 +1,5 @@
-"""Claiming a key inside the unit of work it protects.
+"""Claiming a key inside the unit of work it protects. Nothing here knows HTTP:
+``keel.idempotency.dependencies`` reads the header and replays a stored answer.
 
 ``run_once`` runs a unit of work in its transaction. It first inserts
 (user, key, fingerprint): a concurrent request with the same key blocks on that
@@ -17,21 +18,18 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
-from fastapi import Depends, Header, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from keel.dependencies import NowDep, SettingsDep
 from keel.idempotency.models import IdempotencyKey
 from keel_db import ConflictError, InvalidInputError, retrying, savepoint
 
+# The header the key travels in: a key reused with another body is a 422 naming it.
 HEADER = "Idempotency-Key"
-REPLAYED_HEADER = "Idempotent-Replayed"
 _table = IdempotencyKey.__table__  # type: ignore[attr-defined]
 
 M = TypeVar("M", bound=BaseModel)
@@ -47,64 +45,20 @@ class Idempotency:
     ttl: timedelta
 
 
+def fingerprint(method: str, path: str, body: BaseModel) -> str:
+    """What a request asks, as a hash: the same key is only replayed for the same
+    method, path and (parsed) body."""
+    asked = [method, path, body.model_dump(mode="json")]
+    canonical = json.dumps(asked, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class StoredAnswer:
+    """The first answer to a key, as it was stored: the caller replays it."""
+
     status_code: int
     body: Any
-
-    def response(self) -> JSONResponse:
-        headers = {REPLAYED_HEADER: "true"}
-        return JSONResponse(self.body, status_code=self.status_code, headers=headers)
-
-
-@dataclass(frozen=True)
-class IdempotencyHeader:
-    """What the route knows before the body is parsed; ``for_body`` completes it."""
-
-    key: str | None
-    method: str
-    path: str
-    now: datetime
-    ttl: timedelta
-
-    def for_body(self, body: BaseModel) -> Idempotency | None:
-        if self.key is None:
-            return None
-        asked = [self.method, self.path, body.model_dump(mode="json")]
-        canonical = json.dumps(asked, sort_keys=True, separators=(",", ":"))
-        fingerprint = hashlib.sha256(canonical.encode()).hexdigest()
-        return Idempotency(key=self.key, fingerprint=fingerprint, now=self.now, ttl=self.ttl)
-
-
-async def idempotency_header(
-    request: Request,
-    settings: SettingsDep,
-    now: NowDep,
-    key: Annotated[
-        str | None,
-        Header(
-            alias=HEADER,
-            min_length=1,
-            max_length=255,
-            description="Retry-safe key: the same key and body give the first answer again.",
-        ),
-    ] = None,
-) -> IdempotencyHeader:
-    return IdempotencyHeader(
-        key=key,
-        method=request.method,
-        path=request.url.path,
-        now=now,
-        ttl=timedelta(hours=settings.idempotency_ttl_hours),
-    )
-
-
-IdempotencyHeaderDep = Annotated[IdempotencyHeader, Depends(idempotency_header)]
-
-
-def answer(result: M | StoredAnswer) -> M | JSONResponse:
-    """The route's answer: the new result, or the stored one replayed."""
-    return result.response() if isinstance(result, StoredAnswer) else result
 
 
 async def run_once(

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from keel.auth.dependencies import CurrentUser
 from keel.items import repository, service
 from keel.items.models import Item
 from keel.items.repository import ItemFilters
@@ -18,11 +17,10 @@ from keel.items.schemas import (
     ItemUpdate,
 )
 from keel.money import NonNegativeMoney
-from keel.users import repository as users
-from keel.users.service import USER_NOT_FOUND
-from keel.users.service import not_found as user_not_found
+from keel.responses import AUTH, PRECONDITION_FAILED, not_found, owned
+from keel.users import service as users
+from keel.users.dependencies import CurrentUser
 from keel_db import (
-    PRECONDITION_FAILED,
     AsyncSessionDep,
     IfMatch,
     InvalidInputError,
@@ -37,10 +35,8 @@ from keel_db import (
 
 router = APIRouter(tags=["items"])
 
-Responses = dict[int | str, dict[str, Any]]
-AUTH: Responses = {401: {"description": "Not signed in."}}
-NOT_FOUND: Responses = {404: {"description": service.ITEM_NOT_FOUND}}
-OWNED: Responses = {**AUTH, 404: {"description": "No such item among the caller's."}}
+NOT_FOUND = not_found(service.ITEM_NOT_FOUND)
+OWNED = owned("item")
 
 
 async def item_filters(
@@ -62,7 +58,7 @@ Sort = Annotated[ItemSort, Query()]
 
 
 async def owned_item(item_id: int, user: CurrentUser, session: AsyncSessionDep) -> Item:
-    return await service.owned_or_404(session, item_id=item_id, owner_id=user.id)
+    return await service.get_owned(session, item_id=item_id, owner_id=user.id)
 
 
 OwnedItem = Annotated[Item, Depends(owned_item)]
@@ -74,7 +70,7 @@ async def _page(
     result = await fetch_page(
         session, repository.list_statement(filters), page, repository.SORTS[sort]
     )
-    return Page[ItemPublic].model_validate(result.as_dict(), from_attributes=True)
+    return result.to_page(ItemPublic)
 
 
 @router.post("/items", status_code=status.HTTP_201_CREATED, responses=AUTH)
@@ -99,7 +95,7 @@ async def create_items(
 
 @router.get("/items/{item_id}", responses=NOT_FOUND)
 async def read_item(item_id: int, session: ReadSessionDep, response: Response) -> ItemPublic:
-    item = await service.get_or_404(session, item_id)
+    item = await service.get(session, item_id=item_id)
     set_etag(response, item.version)
     return ItemPublic.model_validate(item)
 
@@ -142,7 +138,7 @@ async def delete_item(item: OwnedItem, session: AsyncSessionDep, if_match: IfMat
     await service.delete(session, item=item)
 
 
-@router.get("/users/{user_id}/items", responses={404: {"description": USER_NOT_FOUND}})
+@router.get("/users/{user_id}/items", responses=not_found(users.USER_NOT_FOUND))
 async def list_user_items(
     user_id: int,
     session: ReadSessionDep,
@@ -151,6 +147,5 @@ async def list_user_items(
     sort: Sort = ItemSort.NEWEST,
 ) -> Page[ItemPublic]:
     """The user's items (the same filters as ``GET /items``; ``owner_id`` is the path's)."""
-    if not await users.exists(session, user_id=user_id):
-        raise user_not_found()
+    await users.ensure_exists(session, user_id=user_id)
     return await _page(session, replace(filters, owner_id=user_id), page, sort)

@@ -7,26 +7,28 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from keel.items import repository
 from keel.items.models import Item
 from keel.items.schemas import ItemBulkCreate, ItemBulkResult, ItemCreate, ItemUpdate
-from keel_db import NotFoundError, add_row, change_row, delete_row, new_timestamps, transaction
+from keel_db import (
+    NotFoundError,
+    add_row,
+    change_row,
+    delete_row,
+    get_or_raise,
+    new_timestamps,
+    transaction,
+)
 
 ITEM_NOT_FOUND = "Item not found."
 
 
-def not_found() -> NotFoundError:
-    return NotFoundError(ITEM_NOT_FOUND)
+async def get(session: AsyncSession, *, item_id: int) -> Item:
+    return await get_or_raise(session, Item, item_id, detail=ITEM_NOT_FOUND)
 
 
-async def get_or_404(session: AsyncSession, item_id: int) -> Item:
-    item = await repository.get(session, item_id=item_id)
-    if item is None:
-        raise not_found()
-    return item
-
-
-async def owned_or_404(session: AsyncSession, *, item_id: int, owner_id: int) -> Item:
-    item = await get_or_404(session, item_id)
+async def get_owned(session: AsyncSession, *, item_id: int, owner_id: int) -> Item:
+    """The item if ``owner_id`` owns it; to anyone else it does not exist."""
+    item = await get(session, item_id=item_id)
     if item.owner_id != owner_id:
-        raise not_found()
+        raise NotFoundError(ITEM_NOT_FOUND)
     return item
 
 

@@ -1,9 +1,7 @@
-"""Every query on orders, and the stock moves they make on items."""
+"""Every query on orders. Stock moves are the items domain's
+(``keel.items.repository``)."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import selectinload
@@ -11,48 +9,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from keel.items.models import Item
 from keel.orders.models import CANCELLED, PLACED, Order
-from keel_db import Keyset, bumped, utcnow
+from keel_db import Keyset, utcnow
 
-_items = Item.__table__  # type: ignore[attr-defined]
 _orders = Order.__table__  # type: ignore[attr-defined]
 NEWEST_FIRST = Keyset("-id", col(Order.id), col(Order.id), descending=True)
 _WITH_LINES = selectinload(Order.lines)  # type: ignore[arg-type]
-
-
-async def lock_items(session: AsyncSession, item_ids: Sequence[int]) -> dict[int, Any]:
-    """id, name, price and stock of these items, locked until the transaction ends,
-    taken in id order (every order locks in the same order: no deadlock between two)."""
-    connection = await session.connection()
-    statement = (
-        _items.select()
-        .with_only_columns(_items.c.id, _items.c.name, _items.c.price, _items.c.stock)
-        .where(_items.c.id.in_(item_ids))
-        .order_by(_items.c.id)
-        .with_for_update()
-    )
-    return {row.id: row for row in await connection.execute(statement)}
-
-
-async def take_stock(session: AsyncSession, *, item_id: int, quantity: int) -> bool:
-    """Take ``quantity`` from the item's stock if it has that many; False if not."""
-    connection = await session.connection()
-    result = await connection.execute(
-        update(_items)
-        .where(_items.c.id == item_id, _items.c.stock >= quantity)
-        .values(stock=_items.c.stock - quantity, updated_at=utcnow(), **bumped(_items))
-    )
-    return bool(result.rowcount)
-
-
-async def return_stock(session: AsyncSession, *, item_id: int, quantity: int) -> None:
-    connection = await session.connection()
-    await connection.execute(
-        update(_items)
-        .where(_items.c.id == item_id)
-        .values(stock=_items.c.stock + quantity, updated_at=utcnow(), **bumped(_items))
-    )
 
 
 async def mark_cancelled(session: AsyncSession, *, order_id: int, user_id: int) -> bool:

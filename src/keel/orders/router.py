@@ -1,21 +1,18 @@
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
-from keel.auth.dependencies import CurrentUser
-from keel.idempotency.service import IdempotencyHeaderDep, answer
+from keel.idempotency.dependencies import IdempotencyHeaderDep, answer
 from keel.orders import repository, service
 from keel.orders.schemas import OrderCreate, OrderPublic
+from keel.responses import AUTH, KEYED_INVALID, conflict, not_found
+from keel.users.dependencies import CurrentUser
 from keel_db import AsyncSessionDep, Page, PageRequestDep, fetch_page
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
-Responses = dict[int | str, dict[str, Any]]
-AUTH: Responses = {401: {"description": "Not signed in."}}
-NOT_FOUND: Responses = {**AUTH, 404: {"description": service.ORDER_NOT_FOUND}}
+NOT_FOUND = {**AUTH, **not_found(service.ORDER_NOT_FOUND)}
 
 
 @router.post(
@@ -24,9 +21,9 @@ NOT_FOUND: Responses = {**AUTH, 404: {"description": service.ORDER_NOT_FOUND}}
     response_model=OrderPublic,
     responses={
         **AUTH,
-        404: {"description": "An item does not exist."},
-        409: {"description": "Not enough stock."},
-        422: {"description": "Invalid, or the key was used with another body."},
+        **not_found("An item does not exist."),
+        **conflict("Not enough stock."),
+        **KEYED_INVALID,
     },
 )
 async def place_order(
@@ -50,20 +47,18 @@ async def list_orders(
     """The caller's orders, newest first, lines embedded."""
     statement = repository.list_statement(user_id=user.id)
     result = await fetch_page(session, statement, page, repository.NEWEST_FIRST)
-    return Page[OrderPublic].model_validate(result.as_dict(), from_attributes=True)
+    return result.to_page(OrderPublic)
 
 
 @router.get("/{order_id}", responses=NOT_FOUND)
 async def read_order(order_id: int, user: CurrentUser, session: AsyncSessionDep) -> OrderPublic:
-    order = await repository.get_owned(session, order_id=order_id, user_id=user.id)
-    if order is None:
-        raise service.not_found()
+    order = await service.get_owned(session, order_id=order_id, user_id=user.id)
     return OrderPublic.model_validate(order)
 
 
 @router.post(
     "/{order_id}/cancel",
-    responses={**NOT_FOUND, 409: {"description": service.ALREADY_CANCELLED}},
+    responses={**NOT_FOUND, **conflict(service.ALREADY_CANCELLED)},
 )
 async def cancel_order(order_id: int, user: CurrentUser, session: AsyncSessionDep) -> OrderPublic:
     """Cancel the order and give its stock back, exactly once."""

@@ -1,13 +1,14 @@
 """Demo orders for ``keel db seed --demo``: a few purchases of the demo items, with
-their stock taken. Idempotent: only for demo users who have no order yet."""
+their stock taken (by the items domain's own statement). Idempotent: only for demo
+users who have no order yet."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from keel.items import repository as item_repository
 from keel.items.models import Item
 from keel.orders.models import Order, OrderLine
 from keel.users.seed import user_ids
@@ -44,11 +45,11 @@ def seed_demo(session: Session) -> int:
         total = sum((line.unit_price * line.quantity for line in lines), Decimal("0.00"))
         session.add(Order(user_id=buyers[buyer], total=total, lines=lines))
         for name, quantity in wanted:
-            session.execute(
-                update(Item)
-                .where(col(Item.id) == items[name].id)
-                .values(stock=Item.stock - quantity, version=Item.version + 1)
-            )
+            item_id = items[name].id
+            assert item_id is not None
+            session.execute(item_repository.stock_taken(item_id=item_id, quantity=quantity))
+            # A Core UPDATE: the loaded item re-reads its stock if it is checked again.
+            session.expire(items[name], ["stock", "version"])
         added += 1 + len(lines)
     session.flush()
     return added

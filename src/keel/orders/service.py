@@ -2,8 +2,8 @@
 
 Stock is taken by a conditional UPDATE (``stock >= quantity``) on rows locked in
 item-id order, so two buyers can never take the same last unit and two orders
-never deadlock. An unknown item is a 404 and short stock a 409, and then nothing
-at all has changed."""
+never deadlock; those stock moves are the items domain's (``keel.items.repository``).
+An unknown item is a 404 and short stock a 409, and then nothing at all has changed."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from http import HTTPStatus
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel.idempotency.service import Idempotency, StoredAnswer, run_once
+from keel.items import repository as items
 from keel.orders import repository
 from keel.orders.models import Order, OrderLine
 from keel.orders.schemas import OrderCreate, OrderPublic
@@ -22,12 +23,13 @@ ORDER_NOT_FOUND = "Order not found."
 ALREADY_CANCELLED = "The order is already cancelled."
 
 
-def _conflict(detail: str) -> ConflictError:
-    return ConflictError(detail)
-
-
-def not_found(detail: str = ORDER_NOT_FOUND) -> NotFoundError:
-    return NotFoundError(detail)
+async def get_owned(session: AsyncSession, *, order_id: int, user_id: int) -> Order:
+    """The user's order with its lines; ``NotFoundError`` for a missing order and
+    another user's alike."""
+    order = await repository.get_owned(session, order_id=order_id, user_id=user_id)
+    if order is None:
+        raise NotFoundError(ORDER_NOT_FOUND)
+    return order
 
 
 async def place(
@@ -40,18 +42,18 @@ async def place(
     wanted = {line.item_id: line.quantity for line in data.lines}
 
     async def buy() -> OrderPublic:
-        items = await repository.lock_items(session, sorted(wanted))
-        missing = [item_id for item_id in wanted if item_id not in items]
+        stock = await items.lock_for_sale(session, sorted(wanted))
+        missing = [item_id for item_id in wanted if item_id not in stock]
         if missing:
-            raise not_found(f"Items not found: {', '.join(map(str, missing))}.")
+            raise NotFoundError(f"Items not found: {', '.join(map(str, missing))}.")
         for item_id in sorted(wanted):
-            if not await repository.take_stock(session, item_id=item_id, quantity=wanted[item_id]):
-                raise _conflict(f"Not enough stock for item {item_id}.")
+            if not await items.take_stock(session, item_id=item_id, quantity=wanted[item_id]):
+                raise ConflictError(f"Not enough stock for item {item_id}.")
         lines = [
             OrderLine(
                 item_id=line.item_id,
-                item_name=items[line.item_id].name,
-                unit_price=items[line.item_id].price,
+                item_name=stock[line.item_id].name,
+                unit_price=stock[line.item_id].price,
                 quantity=line.quantity,
             )
             for line in data.lines
@@ -75,15 +77,13 @@ async def cancel(session: AsyncSession, *, user_id: int, order_id: int) -> Order
     """Cancel once: the stock goes back; a second cancel is a 409."""
 
     async def work() -> OrderPublic:
-        if not await repository.mark_cancelled(session, order_id=order_id, user_id=user_id):
-            if await repository.get_owned(session, order_id=order_id, user_id=user_id) is None:
-                raise not_found()
-            raise _conflict(ALREADY_CANCELLED)
-        order = await repository.get_owned(session, order_id=order_id, user_id=user_id)
-        assert order is not None
+        cancelled = await repository.mark_cancelled(session, order_id=order_id, user_id=user_id)
+        order = await get_owned(session, order_id=order_id, user_id=user_id)
+        if not cancelled:
+            raise ConflictError(ALREADY_CANCELLED)
         for line in sorted(order.lines, key=lambda line: line.item_id or 0):
             if line.item_id is not None:  # a deleted item has no stock to return
-                await repository.return_stock(session, item_id=line.item_id, quantity=line.quantity)
+                await items.return_stock(session, item_id=line.item_id, quantity=line.quantity)
         return OrderPublic.model_validate(order)
 
     return await retrying(session, work)

@@ -1,28 +1,27 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, Query, status
 
-from keel.auth.dependencies import CurrentUser
+from keel.posts import authors
+from keel.posts.dependencies import PostStoreDep
 from keel.posts.schemas import (
-    AuthorSummary,
     PostCreate,
     PostFilters,
     PostPublic,
     PostSummary,
     PostUpdate,
 )
-from keel.posts.store import PostStoreDep
-from keel_db import Page, PageRequestDep
+from keel.responses import AUTH, not_found, owned
+from keel.users.dependencies import CurrentUser
+from keel_db import NotFoundError, Page, PageRequestDep
 
 router = APIRouter(tags=["posts"])
 
 POST_NOT_FOUND = "Post not found."
-Responses = dict[int | str, dict[str, Any]]
-AUTH: Responses = {401: {"description": "Not signed in."}}
-NOT_FOUND: Responses = {404: {"description": POST_NOT_FOUND}}
-AUTHORED: Responses = {**AUTH, 404: {"description": "No such post among the caller's."}}
+NOT_FOUND = not_found(POST_NOT_FOUND)
+AUTHORED = owned("post")
 
 
 async def post_filters(
@@ -36,10 +35,6 @@ async def post_filters(
 Filters = Annotated[PostFilters, Depends(post_filters)]
 
 
-def _not_found() -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, POST_NOT_FOUND)
-
-
 @router.post("/posts", status_code=status.HTTP_201_CREATED, responses=AUTH)
 async def create_post(data: PostCreate, user: CurrentUser, posts: PostStoreDep) -> PostPublic:
     return await posts.add(author_id=user.id, data=data)
@@ -50,7 +45,7 @@ async def list_posts(
     posts: PostStoreDep, filters: Filters, page: PageRequestDep
 ) -> Page[PostPublic]:
     """Newest first; ``tag`` matches one whole tag."""
-    return Page[PostPublic].model_validate((await posts.page(filters, page)).as_dict())
+    return (await posts.page(filters, page)).to_page(PostPublic)
 
 
 @router.get("/posts/summaries")
@@ -59,14 +54,14 @@ async def list_post_summaries(
 ) -> Page[PostSummary]:
     """Like ``GET /posts`` with only id, title, category and created_at (and only
     those columns are read)."""
-    return Page[PostSummary].model_validate((await posts.summaries(filters, page)).as_dict())
+    return (await posts.summaries(filters, page)).to_page(PostSummary)
 
 
 @router.get("/posts/{post_id}", responses=NOT_FOUND)
 async def read_post(post_id: int, posts: PostStoreDep) -> PostPublic:
     post = await posts.get(post_id=post_id)
     if post is None:
-        raise _not_found()
+        raise NotFoundError(POST_NOT_FOUND)
     return post
 
 
@@ -76,17 +71,15 @@ async def update_post(
 ) -> PostPublic:
     post = await posts.update(post_id=post_id, author_id=user.id, data=data)
     if post is None:
-        raise _not_found()
+        raise NotFoundError(POST_NOT_FOUND)
     return post
 
 
 @router.delete("/posts/{post_id}", status_code=status.HTTP_204_NO_CONTENT, responses=AUTHORED)
 async def delete_post(post_id: int, user: CurrentUser, posts: PostStoreDep) -> None:
     if not await posts.delete(post_id=post_id, author_id=user.id):
-        raise _not_found()
+        raise NotFoundError(POST_NOT_FOUND)
 
 
-@router.get("/users/summary", responses=AUTH)
-async def users_summary(_user: CurrentUser, posts: PostStoreDep) -> list[AuthorSummary]:
-    """Every user with their number of posts, most first, in one aggregate query."""
-    return await posts.authors()
+# GET /users/summary: a read of posts under the users' URL (see keel.posts.authors).
+router.include_router(authors.router)

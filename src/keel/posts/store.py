@@ -1,14 +1,15 @@
 """Where posts live. The router speaks to a ``PostStore``; ``SqlPostStore`` keeps
 posts in the SQL database. Another store (a document database, say) implements
-the same few methods and is swapped in by ``get_post_store``; nothing else changes.
+the same few methods and is swapped in by ``keel.posts.dependencies.get_post_store``;
+nothing else changes. Nothing here knows HTTP.
 
 A store method is a whole unit of work: it commits what it writes."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Protocol
+from dataclasses import replace
+from typing import Any, Protocol
 
-from fastapi import Depends
 from sqlalchemy import func, outerjoin
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -24,7 +25,6 @@ from keel.posts.schemas import (
 )
 from keel.users.models import User
 from keel_db import (
-    AsyncSessionDep,
     Keyset,
     PageRequest,
     PageResult,
@@ -125,12 +125,4 @@ class SqlPostStore:
 
 
 def _convert(result: PageResult[Any], model: Any) -> PageResult[Any]:
-    items = [model.model_validate(row) for row in result.items]
-    return PageResult(items, result.total, result.limit, result.offset, result.next_cursor)
-
-
-async def get_post_store(session: AsyncSessionDep) -> PostStore:
-    return SqlPostStore(session)
-
-
-PostStoreDep = Annotated[PostStore, Depends(get_post_store)]
+    return replace(result, items=[model.model_validate(row) for row in result.items])

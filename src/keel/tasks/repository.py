@@ -54,12 +54,6 @@ def list_statement(*, owner_id: int, filters: TaskFilters) -> Select[Any]:
     return statement
 
 
-async def get_owned(session: AsyncSession, *, owner_id: int, task_id: int) -> Task | None:
-    """The task if ``owner_id`` owns it; None for a missing task and another's alike."""
-    statement = select(Task).where(Task.id == task_id, Task.owner_id == owner_id)
-    return (await session.exec(statement)).one_or_none()
-
-
 async def get_owned_many(
     session: AsyncSession, *, owner_id: int, task_ids: Sequence[int]
 ) -> dict[int, Task]:

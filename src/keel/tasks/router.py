@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Response, status
 from fastapi.responses import JSONResponse
 
-from keel.auth.dependencies import CurrentUser
-from keel.idempotency.service import IdempotencyHeaderDep, StoredAnswer
+from keel.idempotency.dependencies import IdempotencyHeaderDep, replay
+from keel.idempotency.service import StoredAnswer
+from keel.responses import AUTH, KEYED_INVALID, PRECONDITION_FAILED, answer, conflict, owned
 from keel.tasks import repository, service
 from keel.tasks.models import PRIORITY_MAX, PRIORITY_MIN, Task
 from keel.tasks.repository import TaskFilters
@@ -23,8 +24,8 @@ from keel.tasks.schemas import (
     TaskTransferRequest,
     TaskUpdate,
 )
+from keel.users.dependencies import CurrentUser
 from keel_db import (
-    PRECONDITION_FAILED,
     AsyncSessionDep,
     CacheDep,
     IfMatch,
@@ -38,10 +39,8 @@ from keel_db import (
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
-Responses = dict[int | str, dict[str, Any]]
-AUTH: Responses = {401: {"description": "Not signed in."}}
-NOT_FOUND: Responses = {**AUTH, 404: {"description": "No such task among the caller's."}}
-CONFLICT: Responses = {409: {"description": "The owner already has a task with this title."}}
+NOT_FOUND = owned("task")
+CONFLICT = conflict("The owner already has a task with this title.")
 
 
 async def task_filters(
@@ -57,7 +56,7 @@ async def task_filters(
 
 async def owned_task(task_id: int, user: CurrentUser, session: AsyncSessionDep) -> Task:
     """The caller's task ``task_id``; 404 for a missing task and another's alike."""
-    return await service.get_owned_or_404(session, owner_id=user.id, task_id=task_id)
+    return await service.get_owned(session, owner_id=user.id, task_id=task_id)
 
 
 OwnedTask = Annotated[Task, Depends(owned_task)]
@@ -79,7 +78,7 @@ async def list_tasks(
 ) -> Page[TaskPublic]:
     statement = repository.list_statement(owner_id=user.id, filters=filters)
     result = await fetch_page(session, statement, page, repository.SORTS[sort])
-    return Page[TaskPublic].model_validate(result.as_dict(), from_attributes=True)
+    return result.to_page(TaskPublic)
 
 
 @router.get("/stats", responses=AUTH)
@@ -98,8 +97,8 @@ async def task_stats(
     responses={
         **AUTH,
         **CONFLICT,
-        200: {"description": "Partial mode, and no task could be created."},
-        422: {"description": "Invalid, or the key was used with another body."},
+        **answer(200, "Partial mode, and no task could be created."),
+        **KEYED_INVALID,
     },
 )
 async def create_tasks(
@@ -115,7 +114,7 @@ async def create_tasks(
         session, owner_id=user.id, data=data, idempotency=keyed.for_body(data)
     )
     if isinstance(result, StoredAnswer):
-        return result.response()
+        return replay(result)
     return JSONResponse(result.model_dump(mode="json"), status_code=service.bulk_status(result))
 
 
@@ -177,4 +176,4 @@ async def list_transfers(
     assert task.id is not None
     statement = repository.transfers_statement(task_id=task.id)
     result = await fetch_page(session, statement, page, repository.TRANSFERS_IN_ORDER)
-    return Page[TaskTransferPublic].model_validate(result.as_dict(), from_attributes=True)
+    return result.to_page(TaskTransferPublic)

@@ -22,8 +22,7 @@ from keel.tasks.schemas import (
     TaskStats,
     TaskUpdate,
 )
-from keel.users import repository as users
-from keel.users.service import USER_NOT_FOUND
+from keel.users import service as users
 from keel_db import (
     Cache,
     InvalidInputError,
@@ -32,6 +31,7 @@ from keel_db import (
     change_row,
     constraint_violation,
     delete_row,
+    get_or_raise,
     new_timestamps,
     savepoint,
     transaction,
@@ -41,14 +41,12 @@ from keel_db import (
 TASK_NOT_FOUND = "Task not found."
 
 
-def not_found(detail: str = TASK_NOT_FOUND) -> NotFoundError:
-    return NotFoundError(detail)
-
-
-async def get_owned_or_404(session: AsyncSession, *, owner_id: int, task_id: int) -> Task:
-    task = await repository.get_owned(session, owner_id=owner_id, task_id=task_id)
-    if task is None:
-        raise not_found()
+async def get_owned(session: AsyncSession, *, owner_id: int, task_id: int) -> Task:
+    """The task if ``owner_id`` owns it; ``NotFoundError`` for a missing task and
+    another's alike, so ids tell nothing."""
+    task = await get_or_raise(session, Task, task_id, detail=TASK_NOT_FOUND)
+    if task.owner_id != owner_id:
+        raise NotFoundError(TASK_NOT_FOUND)
     return task
 
 
@@ -150,7 +148,7 @@ async def bulk_update(
         tasks = await repository.get_owned_many(session, owner_id=owner_id, task_ids=ids)
         missing = [task_id for task_id in ids if task_id not in tasks]
         if missing:
-            raise not_found(f"Tasks not found: {', '.join(map(str, missing))}.")
+            raise NotFoundError(f"Tasks not found: {', '.join(map(str, missing))}.")
         for item in items:
             for field, value in item.model_dump(exclude_unset=True, exclude={"id"}).items():
                 setattr(tasks[item.id], field, value)
@@ -179,8 +177,7 @@ async def transfer(session: AsyncSession, *, task: Task, to_user_id: int) -> Tas
     if to_user_id == task.owner_id:
         raise InvalidInputError(("body", "to_user_id"), "The task already belongs to this user")
     async with transaction(session):
-        if not await users.exists(session, user_id=to_user_id):
-            raise not_found(USER_NOT_FOUND)
+        await users.ensure_exists(session, user_id=to_user_id)
         assert task.id is not None
         log = TaskTransfer(task_id=task.id, from_user_id=task.owner_id, to_user_id=to_user_id)
         session.add(log)

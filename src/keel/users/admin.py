@@ -5,9 +5,9 @@ from __future__ import annotations
 from pydantic import SecretStr
 from sqlalchemy.exc import IntegrityError
 
-from keel.auth.passwords import Passwords
 from keel.config import Settings
 from keel.users.models import CONSTRAINT_MESSAGES
+from keel.users.passwords import Passwords
 from keel.users.schemas import UserCreate
 from keel.users.service import build_user
 from keel_db import (

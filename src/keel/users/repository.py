@@ -13,10 +13,12 @@ from keel.users.models import User
 from keel.users.schemas import Principal
 from keel_db import Keyset
 
+# SQLModel types the relationship as its value; at runtime it is the attribute.
+WITH_PROFILE = joinedload(User.profile)  # type: ignore[arg-type]
+
 
 def _with_profile() -> SelectOfScalar[User]:
-    # SQLModel types the relationship as its value; at runtime it is the attribute.
-    return select(User).options(joinedload(User.profile))  # type: ignore[arg-type]
+    return select(User).options(WITH_PROFILE)
 
 
 async def get(session: AsyncSession, *, user_id: int) -> User | None:

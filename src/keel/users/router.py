@@ -1,23 +1,21 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 
-from keel.auth.dependencies import AdminUser, CurrentUser, unauthorized
-from keel.auth.passwords import PasswordsDep
+from keel.responses import ADMIN, AUTH, conflict, not_found
 from keel.users import repository, service
+from keel.users.dependencies import AdminUser, CurrentUser, unauthorized
 from keel.users.models import User
+from keel.users.passwords import PasswordsDep
 from keel.users.schemas import UserCreate, UserPublic, UserUpdateAdmin, UserUpdateMe
 from keel_db import AsyncSessionDep, Page, PageRequestDep, fetch_page
 
 router = APIRouter(prefix="/users", tags=["users"])
 
-Responses = dict[int | str, dict[str, Any]]
-CONFLICT: Responses = {409: {"description": "The email or the username is taken."}}
-AUTH: Responses = {401: {"description": "Not signed in."}}
-ADMIN: Responses = {**AUTH, 403: {"description": "Not an administrator."}}
-NOT_FOUND: Responses = {404: {"description": service.USER_NOT_FOUND}}
+CONFLICT = conflict("The email or the username is taken.")
+NOT_FOUND = not_found(service.USER_NOT_FOUND)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=CONFLICT)
@@ -64,19 +62,12 @@ async def list_users(
     _admin: AdminUser, session: AsyncSessionDep, page: PageRequestDep
 ) -> Page[UserPublic]:
     result = await fetch_page(session, repository.list_statement(), page, repository.BY_ID)
-    return Page[UserPublic].model_validate(result.as_dict(), from_attributes=True)
-
-
-async def _get_or_404(session: AsyncSessionDep, user_id: int) -> User:
-    user = await repository.get(session, user_id=user_id)
-    if user is None:
-        raise service.not_found()
-    return user
+    return result.to_page(UserPublic)
 
 
 @router.get("/{user_id}", responses={**ADMIN, **NOT_FOUND})
 async def read_user(user_id: int, _admin: AdminUser, session: AsyncSessionDep) -> UserPublic:
-    return UserPublic.model_validate(await _get_or_404(session, user_id))
+    return UserPublic.model_validate(await service.get(session, user_id=user_id))
 
 
 @router.patch("/{user_id}", responses={**ADMIN, **NOT_FOUND, **CONFLICT})
@@ -87,7 +78,7 @@ async def update_user(
     session: AsyncSessionDep,
     passwords: PasswordsDep,
 ) -> UserPublic:
-    user = await _get_or_404(session, user_id)
+    user = await service.get(session, user_id=user_id)
     user = await service.update(session=session, passwords=passwords, user=user, data=data)
     return UserPublic.model_validate(user)
 
@@ -96,4 +87,4 @@ async def update_user(
     "/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses={**ADMIN, **NOT_FOUND}
 )
 async def delete_user(user_id: int, _admin: AdminUser, session: AsyncSessionDep) -> None:
-    await service.delete(session=session, user=await _get_or_404(session, user_id))
+    await service.delete(session=session, user=await service.get(session, user_id=user_id))

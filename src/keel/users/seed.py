@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterable
 
 from sqlmodel import Session, col, select
 
-from keel.auth.passwords import Passwords
 from keel.users.models import User
+from keel.users.passwords import Passwords
 from keel_db import insert_rows, new_timestamps
 
 DEMO_PASSWORD = "keel-demo-password"  # noqa: S105 - printed to the operator on purpose

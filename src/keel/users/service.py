@@ -10,13 +10,15 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from keel.auth.passwords import Passwords
+from keel.users import repository
 from keel.users.models import User, UserProfile
+from keel.users.passwords import Passwords
 from keel.users.schemas import ProfileIn, UserCreate, UserUpdateAdmin, UserUpdateMe
 from keel_db import (
     InvalidInputError,
     NotFoundError,
     delete_row,
+    get_or_raise,
     new_timestamps,
     transaction,
     utcnow,
@@ -109,5 +111,16 @@ async def delete(*, session: AsyncSession, user: User) -> None:
     await delete_row(session, user)
 
 
-def not_found() -> NotFoundError:
-    return NotFoundError(USER_NOT_FOUND)
+async def get(session: AsyncSession, *, user_id: int) -> User:
+    """The user with its profile (one query), or ``NotFoundError``."""
+    return await get_or_raise(
+        session, User, user_id, detail=USER_NOT_FOUND, options=[repository.WITH_PROFILE]
+    )
+
+
+async def ensure_exists(session: AsyncSession, *, user_id: int) -> None:
+    """``NotFoundError`` unless the user exists: for another domain that names a
+    user (a transfer's recipient, a list of someone's items) and must say so in
+    the users' own words."""
+    if not await repository.exists(session, user_id=user_id):
+        raise NotFoundError(USER_NOT_FOUND)

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, status
-from keel_db import Page, PageRequestDep
+from fastapi import APIRouter, Depends, Path, status
+from keel_db import AsyncSessionDep, Page, PageRequestDep
 
 from notes.schemas import NoteCreate, NotePublic, NoteSort, NoteUpdate
-from notes.service import NOTE_NOT_FOUND, NoteServiceDep
+from notes.service import NOTE_NOT_FOUND, NoteService
+
+
+async def get_note_service(session: AsyncSessionDep) -> NoteService:
+    return NoteService(session)
+
+
+NoteServiceDep = Annotated[NoteService, Depends(get_note_service)]
 
 router = APIRouter(prefix="/notes", tags=["notes"])
 
@@ -31,7 +38,7 @@ async def list_notes(
     """Newest first (``sort=-created_at``) or by title (``sort=title``), in offset
     pages with ``total``, or after ``cursor``: the ``next_cursor`` of the page before,
     made for the same ``sort``."""
-    return Page[NotePublic].model_validate((await notes.page(page, sort)).as_dict())
+    return await notes.page(page, sort)
 
 
 @router.get("/{note_id}", responses=NOT_FOUND)

@@ -5,16 +5,12 @@ constraint: keel_db turns it into a 409 with this app's sentence (notes.main).""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import Depends
 from keel_db import (
-    AsyncSessionDep,
     Keyset,
-    NotFoundError,
+    Page,
     PageRequest,
-    PageResult,
     fetch_page,
+    get_or_raise,
     new_timestamps,
     transaction,
     utcnow,
@@ -41,10 +37,7 @@ class NoteService:
         self.session = session
 
     async def _find(self, note_id: int) -> Note:
-        note = await self.session.get(Note, note_id)
-        if note is None:
-            raise NotFoundError(NOTE_NOT_FOUND)
-        return note
+        return await get_or_raise(self.session, Note, note_id, detail=NOTE_NOT_FOUND)
 
     async def create(self, data: NoteCreate) -> NotePublic:
         note = Note(**data.model_dump(), **new_timestamps())
@@ -69,14 +62,6 @@ class NoteService:
         async with transaction(self.session):
             await self.session.delete(await self._find(note_id))
 
-    async def page(self, page: PageRequest, sort: NoteSort) -> PageResult[NotePublic]:
+    async def page(self, page: PageRequest, sort: NoteSort) -> Page[NotePublic]:
         result = await fetch_page(self.session, select(Note), page, KEYSETS[sort])
-        items = [NotePublic.model_validate(note) for note in result.items]
-        return PageResult(items, result.total, result.limit, result.offset, result.next_cursor)
-
-
-async def get_note_service(session: AsyncSessionDep) -> NoteService:
-    return NoteService(session)
-
-
-NoteServiceDep = Annotated[NoteService, Depends(get_note_service)]
+        return result.to_page(NotePublic)

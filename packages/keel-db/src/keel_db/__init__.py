@@ -46,6 +46,7 @@ from keel_db.domain_errors import (
 )
 from keel_db.engine import (
     EngineSettings,
+    MissingDriverError,
     UnsupportedDatabaseError,
     async_url,
     backend_name,
@@ -60,7 +61,12 @@ from keel_db.errors import (
     violation_detail,
 )
 from keel_db.json import json_array_contains
-from keel_db.migrations import Migrations, init_migrations, run_env
+from keel_db.migrations import (
+    MigrationLockTimeoutError,
+    Migrations,
+    init_migrations,
+    run_env,
+)
 from keel_db.models import (
     NAMING_CONVENTION,
     Money,
@@ -83,7 +89,7 @@ from keel_db.pagination import (
 )
 from keel_db.pool import AdmissionGate
 from keel_db.retry import retrying
-from keel_db.rows import add_row, change_row, delete_row
+from keel_db.rows import add_row, change_row, delete_row, get_or_raise
 from keel_db.session import Database, savepoint, standalone_transaction, transaction
 from keel_db.upsert import upsert
 from keel_db.versioning import (
@@ -150,7 +156,9 @@ __all__ = [
     "KeelDB",
     "Keyset",
     "MemoryStore",
+    "MigrationLockTimeoutError",
     "Migrations",
+    "MissingDriverError",
     "Money",
     "NotFoundError",
     "NullStore",
@@ -184,6 +192,7 @@ __all__ = [
     "get_async_session",
     "get_cache",
     "get_database",
+    "get_or_raise",
     "get_primary_read_session",
     "get_read_session",
     "get_session",

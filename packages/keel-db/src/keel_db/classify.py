@@ -144,6 +144,18 @@ _TRANSIENT_MYSQL_ERRNOS = {
 }
 
 
+# SQLite's primary result codes for a database that cannot serve now: busy, locked,
+# out of memory, interrupted, disk I/O, disk full, cannot open the file, lock
+# protocol. Any other OperationalError (no such table, a syntax error) is a bug.
+_TRANSIENT_SQLITE_CODES = {5, 6, 7, 9, 10, 13, 14, 15}
+
+
+def sqlite_code(orig: Any) -> int | None:
+    """The primary result code of a sqlite3 error (Python >= 3.11 carries it)."""
+    code = getattr(orig, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
+
+
 def is_unavailable(error: BaseException) -> bool:
     """True when the error says the database cannot serve us now, not that the
     request was wrong: the caller should answer 503 and the client retry."""
@@ -161,6 +173,9 @@ def is_unavailable(error: BaseException) -> bool:
     state = sqlstate(error.orig)
     if state is not None:
         return state.startswith(_TRANSIENT_PG_CLASSES)
+    code = sqlite_code(error.orig)
+    if code is not None:
+        return code in _TRANSIENT_SQLITE_CODES
     return isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError)
 
 

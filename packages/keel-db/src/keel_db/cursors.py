@@ -10,9 +10,10 @@ import binascii
 import hashlib
 import hmac
 import json
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from sqlalchemy.types import TypeDecorator
 
@@ -32,12 +33,19 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+# What a keyset column may hold, besides what JSON holds as it is (str, int, float).
+_AS_TEXT = (datetime, date, Decimal, UUID)
+
+
 def _to_json(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
+    if isinstance(value, _AS_TEXT):
+        return value.isoformat() if isinstance(value, date) else str(value)
+    if value is None or isinstance(value, str | int | float):
+        return value
+    raise TypeError(
+        f"a keyset column holds a {type(value).__name__}; cursors support text, numbers, "
+        "datetime, date, Decimal and UUID"
+    )
 
 
 class CursorCodec:
@@ -84,23 +92,27 @@ def _python_type(column: Any) -> type:
     return python_type
 
 
+def _parsed(text: str, python_type: type) -> Any:
+    """``text`` read back as ``python_type``, or None when it is not one."""
+    try:
+        if python_type is datetime:
+            moment = datetime.fromisoformat(text)
+            return moment if moment.tzinfo is not None else None
+        if python_type is date:
+            return date.fromisoformat(text) if len(text) == 10 else None
+        if python_type is UUID:
+            return UUID(text)
+        amount = Decimal(text)
+        return amount if amount.is_finite() else None
+    except (ValueError, InvalidOperation):
+        return None
+
+
 def _from_json(value: Any, python_type: type) -> Any:
-    if python_type is datetime:
-        if isinstance(value, str):
-            try:
-                parsed = datetime.fromisoformat(value)
-            except ValueError:
-                parsed = None
-            if parsed is not None and parsed.tzinfo is not None:
-                return parsed
-    elif python_type is Decimal:
-        if isinstance(value, str):
-            try:
-                amount = Decimal(value)
-            except InvalidOperation:
-                amount = None
-            if amount is not None and amount.is_finite():
-                return amount
+    if python_type in _AS_TEXT:
+        parsed = _parsed(value, python_type) if isinstance(value, str) else None
+        if parsed is not None:
+            return parsed
     elif type(value) is python_type:  # exact: a bool is not an int here
         return value
     raise InvalidCursorError("The cursor is malformed.")

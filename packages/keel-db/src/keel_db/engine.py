@@ -8,12 +8,14 @@ replaced by the one keel_db pairs with that database.
 
 from __future__ import annotations
 
+import importlib
 import math
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from keel_db.interrupts import classify_driver_errors
@@ -74,6 +76,44 @@ def async_url(url: str | URL) -> URL:
 def backend_name(url: str | URL) -> str:
     """``sqlite``, ``postgresql``, ``mysql`` or ``mariadb``."""
     return _backend(make_url(url))
+
+
+# The module each driver is, and the extra of keel-db that installs it.
+_DRIVER_MODULES = {
+    "pysqlite": ("sqlite3", "sqlite"),
+    "aiosqlite": ("aiosqlite", "sqlite"),
+    "psycopg": ("psycopg", "postgresql"),
+    "asyncpg": ("asyncpg", "postgresql"),
+    "pymysql": ("pymysql", "mysql"),
+    "aiomysql": ("aiomysql", "mysql"),
+}
+
+
+class MissingDriverError(ImportError):
+    """The URL's database needs a driver that is not installed."""
+
+
+def check_url(url: str | URL, what: str = "the URL") -> None:
+    """Raise a sentence now for a URL that could not work later: not a URL
+    (``ValueError``, without echoing it: it may hold a password), a database
+    keel_db does not support (``UnsupportedDatabaseError``), or one whose drivers
+    are not installed (``MissingDriverError``, naming the extra to install)."""
+    try:
+        backend = backend_name(url)
+    except ArgumentError:
+        raise ValueError(
+            f"{what} is not a database URL (such as sqlite:///app.db, "
+            "postgresql://user@host/db or mysql://user@host/db)"
+        ) from None
+    for driver in DRIVERS[backend]:
+        module, extra = _DRIVER_MODULES[driver]
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            raise MissingDriverError(
+                f"{what} is a {backend} database, whose driver {module} is not "
+                f"installed: pip install 'keel-db[{extra}]'"
+            ) from None
 
 
 def is_sqlite(url: str | URL) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from filelock import FileLock
+from filelock import Timeout as FileLockTimeout
 from sqlalchemy import Connection, MetaData, text
 from sqlmodel.sql.sqltypes import AutoString
 
@@ -42,38 +44,77 @@ class MigrationLockTimeoutError(RuntimeError):
 
 
 @contextmanager
-def migration_lock(connection: Connection, *, name: str) -> Iterator[None]:
-    """Hold a lock named ``name`` that every process using this database sees."""
+def migration_lock(
+    connection: Connection, *, name: str, timeout: float = LOCK_TIMEOUT_SECONDS
+) -> Iterator[None]:
+    """Hold a lock named ``name`` that every process using this database sees;
+    ``MigrationLockTimeoutError`` when another holds it for ``timeout`` seconds."""
     dialect = connection.dialect.name
     if dialect == "postgresql":
-        key = zlib.crc32(name.encode())
-        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
-        connection.commit()
-        try:
+        with _advisory_lock(connection, zlib.crc32(name.encode()), timeout, name):
             yield
-        finally:
-            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
-            connection.commit()
     elif dialect in ("mysql", "mariadb"):
-        got = connection.execute(
-            text("SELECT GET_LOCK(:name, :timeout)"),
-            {"name": name, "timeout": LOCK_TIMEOUT_SECONDS},
-        ).scalar()
-        connection.commit()
-        if got != 1:
-            raise MigrationLockTimeoutError(f"could not take the lock {name!r}")
-        try:
+        with _named_lock(connection, _mysql_lock_name(name), timeout):
             yield
-        finally:
-            connection.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": name})
-            connection.commit()
     else:
         database = connection.engine.url.database
         if not database or database == ":memory:":
             yield  # a private in-memory database: nobody to race with
             return
-        with FileLock(f"{database}.migrate.lock", timeout=LOCK_TIMEOUT_SECONDS):
+        try:
+            lock = FileLock(f"{database}.migrate.lock", timeout=timeout)
+            lock.acquire()
+        except FileLockTimeout:
+            raise MigrationLockTimeoutError(_held(name, timeout)) from None
+        try:
             yield
+        finally:
+            lock.release()
+
+
+def _held(name: str, timeout: float) -> str:
+    return f"another process held the migration lock {name!r} for {timeout:g} s"
+
+
+@contextmanager
+def _advisory_lock(connection: Connection, key: int, timeout: float, name: str) -> Iterator[None]:
+    """``pg_advisory_lock`` would wait for ever: try, and try again until ``timeout``."""
+    deadline = time.monotonic() + timeout
+    try_lock = text("SELECT pg_try_advisory_lock(:key)")
+    while not connection.execute(try_lock, {"key": key}).scalar():
+        connection.commit()
+        if time.monotonic() >= deadline:
+            raise MigrationLockTimeoutError(_held(name, timeout))
+        time.sleep(0.1)
+    connection.commit()
+    try:
+        yield
+    finally:
+        connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+        connection.commit()
+
+
+def _mysql_lock_name(name: str) -> str:
+    """MySQL refuses ``GET_LOCK`` names over 64 characters: shorten a long one
+    to a prefix and its checksum, the same in every process."""
+    if len(name) <= 64:
+        return name
+    return f"{name[:55]}_{zlib.crc32(name.encode()):08x}"
+
+
+@contextmanager
+def _named_lock(connection: Connection, name: str, timeout: float) -> Iterator[None]:
+    got = connection.execute(
+        text("SELECT GET_LOCK(:name, :timeout)"), {"name": name, "timeout": max(timeout, 0)}
+    ).scalar()
+    connection.commit()
+    if got != 1:
+        raise MigrationLockTimeoutError(_held(name, timeout))
+    try:
+        yield
+    finally:
+        connection.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": name})
+        connection.commit()
 
 
 def _render_item(kind: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
@@ -140,7 +181,7 @@ class Migrations:
         self, script_location: str, settings: EngineSettings, *, lock_name: str | None = None
     ) -> None:
         self.script_location = script_location
-        self.lock_name = lock_name or f"migrations:{script_location}"[:64]
+        self.lock_name = lock_name or f"migrations:{script_location}"
         # Migrations may run long (an index on a big table): no statement timeout.
         self.settings = replace(settings, statement_timeout_ms=0)
 

@@ -26,7 +26,7 @@ pages and counts it in at most two queries, whatever the page size.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar, overload
 
@@ -43,6 +43,7 @@ from keel_db.explain import estimated_rows
 from keel_db.wiring import KeelDB
 
 T = TypeVar("T")
+P = TypeVar("P", bound=BaseModel)
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 50
@@ -176,6 +177,16 @@ class PageResult(Generic[T]):
             "next_cursor": self.next_cursor,
         }
 
+    def to_page(self, model: type[P], items: Iterable[Any] | None = None) -> Page[P]:
+        """The answer, a ``Page[model]``, in one call: each item (an ORM object, a
+        row, a dict or a ``model``) read into ``model`` by its fields or attributes.
+        ``items`` replaces this page's own, for a route that shapes them first
+        (embeds, or fields only some callers may see); the totals and cursor stay."""
+        page_type: Any = Page[model]  # type: ignore[valid-type]
+        data = self.as_dict() if items is None else {**self.as_dict(), "items": list(items)}
+        page: Page[P] = page_type.model_validate(data, from_attributes=True)
+        return page
+
 
 async def count_rows(session: AsyncSession, statement: Any, mode: CountMode) -> int | None:
     """How many rows ``statement`` returns: counted, estimated, or not at all."""
@@ -238,7 +249,8 @@ async def _rows(session: AsyncSession, statement: Any) -> Sequence[Any]:
     straight from the connection (the ORM's execution path costs a hot list about
     a tenth of its time and adds nothing to plain rows)."""
     if any(
-        d["entity"] is not None and d["expr"] is d["entity"] for d in statement.column_descriptions
+        d.get("entity") is not None and d["expr"] is d["entity"]
+        for d in statement.column_descriptions
     ):
         objects: Sequence[Any] = (await session.exec(statement)).all()
         return objects

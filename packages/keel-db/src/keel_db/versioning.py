@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Header, HTTPException, Request, Response, status
+from fastapi import FastAPI, Header, Request, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import declared_attr
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Field, SQLModel
+
+from keel_db.domain_errors import PreconditionFailedError
 
 STALE_DETAIL = (
     "The resource has changed since it was read (If-Match does not match its ETag); "
@@ -52,6 +54,7 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
+# Optional as a parameter: ``if_match: IfMatch = None`` (no header: no check).
 IfMatch = Annotated[
     str | None,
     Header(
@@ -70,7 +73,7 @@ def check_if_match(if_match: str | None, version: int) -> None:
     tags = {tag.strip() for tag in if_match.split(",")}
     if "*" in tags or etag(version) in tags:
         return
-    raise HTTPException(status.HTTP_412_PRECONDITION_FAILED, STALE_DETAIL)
+    raise PreconditionFailedError(STALE_DETAIL)
 
 
 async def _stale(_request: Request, _error: Exception) -> JSONResponse:

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp
 
 from keel_db.cache import Cache, CacheStore, MemoryStore
 from keel_db.cursors import CursorCodec
-from keel_db.engine import EngineSettings, backend_name
+from keel_db.engine import EngineSettings, check_url
 from keel_db.errors import ConstraintMessages, install_error_handlers
 from keel_db.migrations import Migrations
 from keel_db.session import Database
@@ -71,9 +71,13 @@ class DatabaseConfig:
     constraint_messages: ConstraintMessages = field(default_factory=dict)
 
     def check(self) -> None:
-        """Raise ``ValueError`` with a sentence for what cannot work."""
-        for settings in (self.primary, *self.replicas, *filter(None, [self.analytics])):
-            backend_name(settings.url)  # UnsupportedDatabaseError (a ValueError) says why
+        """Raise ``ValueError`` (or ``MissingDriverError``) with a sentence for what
+        cannot work."""
+        given = {"primary": self.primary, "analytics": self.analytics}
+        given.update({f"replicas[{n}]": settings for n, settings in enumerate(self.replicas)})
+        for name, settings in given.items():
+            if settings is not None:
+                check_url(settings.url, f"DatabaseConfig.{name}.url")
         if not self.cursor_secret:
             raise ValueError(
                 "DatabaseConfig.cursor_secret is empty: give a secret (the same on every "

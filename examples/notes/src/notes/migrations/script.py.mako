@@ -1,7 +1,9 @@
 """${message}
 
 Revision ID: ${up_revision}
+% if down_revision:
 Revises: ${down_revision | comma,n}
+% endif
 Created: ${create_date}
 """
 
@@ -9,7 +11,6 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-
 ${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}

@@ -6,7 +6,11 @@ behind it) and cached (``keel_db.cache``) until the next committed write to the
 users table: a valid token usually costs no query, and a deactivated, demoted or
 deleted user is refused by the next request (by every worker when the cache is in
 Redis; with the in-process cache, by this worker, and others within the cache's
-TTL). A route that needs the full account (with its profile) loads it itself."""
+TTL). A route that needs the full account (with its profile) loads it itself.
+
+They live with the users, not with sign-in (``keel.auth``): every domain, users'
+own routes included, asks who is calling, and that is read from the users table;
+sign-in builds on users, never the other way round."""
 
 from __future__ import annotations
 
@@ -17,11 +21,11 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 
-from keel.auth.tokens import InvalidTokenError, read_access_token
 from keel.context import keel_context
 from keel.dependencies import NowDep
 from keel.users import repository as users
 from keel.users.schemas import Principal
+from keel.users.tokens import InvalidTokenError, read_access_token
 from keel_db import Cache, Database, KeelDB
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a path, not a secret
