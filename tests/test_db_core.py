@@ -100,6 +100,23 @@ async def test_transaction_commits_on_success_and_rolls_back_on_error(database: 
     assert names == ["kept"]
 
 
+async def test_a_transaction_inside_a_transaction_is_refused_and_undoes_the_outer(
+    database: Database,
+) -> None:
+    async with database.sessionmaker() as session:
+        with pytest.raises(RuntimeError, match=r"use savepoint\(\)"):
+            async with transaction(session):
+                await (await session.connection()).execute(
+                    parents.insert().values(name="outer", size=1)
+                )
+                async with transaction(session):
+                    pass  # would have committed "outer" here
+        async with transaction(session):  # the session is usable again afterwards
+            await (await session.connection()).execute(parents.insert().values(name="next", size=1))
+        names = (await (await session.connection()).execute(select(parents.c.name))).scalars().all()
+    assert names == ["next"]
+
+
 async def test_savepoint_undoes_only_its_own_block(database: Database) -> None:
     async with database.sessionmaker() as session:
         async with transaction(session):

@@ -107,6 +107,7 @@ class Database:
 _DATABASE = "keel_database"
 _READ = "keel_read_only"
 _WRITTEN = "keel_written_tables"
+_IN_TRANSACTION = "keel_db_in_transaction"
 
 
 def _record_written_tables(engine: AsyncEngine) -> None:
@@ -156,11 +157,21 @@ async def transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
     loaded the current user has). On PostgreSQL and MariaDB, reads done before the
     block are part of the same transaction; on SQLite the unit of work starts afresh
     with the write lock (see ``_begin_writing``).
+
+    Blocks do not nest: an inner one would commit the outer one's work so far,
+    which a later failure could no longer undo. It raises ``RuntimeError`` instead;
+    a nested unit of work is a ``savepoint``.
     """
     if session.info.get(_READ):
         raise RuntimeError("a read session cannot run a unit of work: use AsyncSessionDep")
+    if session.info.get(_IN_TRANSACTION):
+        raise RuntimeError(
+            "transaction() inside transaction() on one session would commit the outer "
+            "block early: use savepoint() for a nested unit of work"
+        )
     await _begin_writing(session)
     await _take_written_tables(session)  # forget what an earlier transaction noted
+    session.info[_IN_TRANSACTION] = True
     try:
         yield session
         await session.flush()  # so that every write of the block has been noted
@@ -169,6 +180,8 @@ async def transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
     except BaseException:
         await session.rollback()
         raise
+    finally:
+        session.info.pop(_IN_TRANSACTION, None)
     database: Database | None = session.info.get(_DATABASE)
     if written and database is not None:
         await database.tables_committed(written)
