@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -25,7 +24,7 @@ from keel.context import keel_context
 from keel.main import create_app, migrations_for
 from keel.tables import metadata
 from keel_db import Database, KeelDB, backend_name
-from keel_db.testing import create_database, delete_all_rows, drop_database, server_reachable
+from keel_db.testing import delete_all_rows, drop_database, new_test_database
 
 REDIS_URL = os.environ.get("KEEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 SERVERS = {
@@ -54,20 +53,9 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
 
 def new_database(kind: str, tmp_dir: Path) -> str:
     """A fresh empty database of ``kind``; fails under CI if its server is down."""
-    if kind == "sqlite":
-        return create_database("sqlite://", directory=tmp_dir)
-    problem = server_reachable(SERVERS[kind])
-    for _ in range(10 if IN_CI else 0):  # a server that was just started may need a moment
-        if problem is None:
-            break
-        time.sleep(1)
-        problem = server_reachable(SERVERS[kind])
-    if problem is not None:
-        message = f"{kind} server not reachable at {SERVERS[kind]}: {problem}"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    return create_database(SERVERS[kind])
+    return new_test_database(
+        kind, servers=SERVERS, directory=tmp_dir, prefix="keel_test", wait_seconds=10
+    )
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from keel.config import Settings
-from keel_db.engine import UnsupportedDatabaseError, async_url, sync_url
+from keel_db.urls import UnsupportedDatabaseError, async_url, sync_url
 
 
 @pytest.mark.parametrize(

@@ -27,8 +27,9 @@ import pytest
 from sqlalchemy import NullPool, create_engine, select, update
 
 from keel.tasks.models import Task
-from keel_db.engine import EngineSettings, backend_name, make_sync_engine, sync_url
+from keel_db.engine import EngineSettings, make_sync_engine
 from keel_db.testing import drop_database
+from keel_db.urls import backend_name, sync_url
 from tests.conftest import new_database
 from tests.fault_server import (
     KeelServer,

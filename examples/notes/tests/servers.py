@@ -9,8 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-from keel_db.testing import create_database, server_reachable
+from keel_db.testing import new_test_database
 
 SERVERS = {
     "postgresql": os.environ.get(
@@ -22,18 +21,6 @@ DATABASES = ["sqlite", *SERVERS]
 PREFIX = "notes_test"
 
 
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() == "true"
-
-
 def new_database(kind: str, directory: Path, servers: dict[str, str] = SERVERS) -> str:
     """The URL of a new, empty database of ``kind`` (drop it with ``drop_database``)."""
-    if kind == "sqlite":
-        return create_database("sqlite://", prefix=PREFIX, directory=directory)
-    problem = server_reachable(servers[kind])
-    if problem is not None:
-        message = f"{kind} server not reachable at {servers[kind]}: {problem}"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
-    return create_database(servers[kind], prefix=PREFIX)
+    return new_test_database(kind, servers=servers, directory=directory, prefix=PREFIX)

@@ -44,15 +44,7 @@ from keel_db.domain_errors import (
     NotFoundError,
     PreconditionFailedError,
 )
-from keel_db.engine import (
-    EngineSettings,
-    MissingDriverError,
-    UnsupportedDatabaseError,
-    async_url,
-    backend_name,
-    pool_limits,
-    sync_url,
-)
+from keel_db.engine import EngineSettings, pool_limits
 from keel_db.errors import (
     RETRY_AFTER_SECONDS,
     ConstraintMessages,
@@ -92,6 +84,14 @@ from keel_db.retry import retrying
 from keel_db.rows import add_row, change_row, delete_row, get_or_raise
 from keel_db.session import Database, savepoint, standalone_transaction, transaction
 from keel_db.upsert import upsert
+from keel_db.urls import (
+    MissingDriverError,
+    UnsupportedDatabaseError,
+    async_url,
+    backend_name,
+    check_url,
+    sync_url,
+)
 from keel_db.versioning import (
     PRECONDITION_FAILED,
     IfMatch,
@@ -184,6 +184,7 @@ __all__ = [
     "bumped",
     "change_row",
     "check_if_match",
+    "check_url",
     "constraint_violation",
     "count_queries",
     "delete_row",

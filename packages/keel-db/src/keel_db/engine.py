@@ -1,123 +1,25 @@
-"""URL normalisation and engine factories for SQLite, PostgreSQL and MySQL/MariaDB.
-
-One plain URL (``postgresql://``, ``mysql://``, ``mariadb://``, ``sqlite:///``) gives
-both drivers: a sync one for the command line and migrations, an async one for the
-request path. A URL that already names a driver is accepted too; its driver is
-replaced by the one keel_db pairs with that database.
-"""
+"""Engine factories for SQLite, PostgreSQL and MySQL/MariaDB, with each dialect's pool
+defaults, pragmas and timeouts. The URLs are ``keel_db.urls``'s."""
 
 from __future__ import annotations
 
-import importlib
 import math
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import URL, Engine, create_engine, event, make_url
-from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from keel_db.interrupts import classify_driver_errors
 from keel_db.liveness import ping_when_idle
 from keel_db.pool import fair_pool_class
-
-# backend -> (sync driver, async driver)
-DRIVERS: dict[str, tuple[str, str]] = {
-    "sqlite": ("pysqlite", "aiosqlite"),
-    "postgresql": ("psycopg", "asyncpg"),
-    "mysql": ("pymysql", "aiomysql"),
-    "mariadb": ("pymysql", "aiomysql"),
-}
-_ALIASES = {"postgres": "postgresql"}
+from keel_db.urls import backend_of, with_driver
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # Execution option naming the SQLite BEGIN mode ("DEFERRED", "IMMEDIATE"); see
 # keel_db.session.transaction.
 SQLITE_BEGIN = "keel_sqlite_begin"
-
-
-class UnsupportedDatabaseError(ValueError):
-    """The URL names a database keel_db does not support."""
-
-
-def _backend(url: URL) -> str:
-    backend = url.get_backend_name()
-    backend = _ALIASES.get(backend, backend)
-    if backend not in DRIVERS:
-        supported = ", ".join(sorted(DRIVERS))
-        raise UnsupportedDatabaseError(
-            f"unsupported database {backend!r} in the URL {url.render_as_string()!r} "
-            f"(use one of: {supported})"
-        )
-    return backend
-
-
-def _with_driver(url: str | URL, *, use_async: bool) -> URL:
-    parsed = make_url(url)
-    backend = _backend(parsed)
-    driver = DRIVERS[backend][1 if use_async else 0]
-    normalised = parsed.set(drivername=f"{backend}+{driver}")
-    if backend in ("mysql", "mariadb") and "charset" not in normalised.query:
-        normalised = normalised.update_query_dict({"charset": "utf8mb4"})
-    return normalised
-
-
-def sync_url(url: str | URL) -> URL:
-    """The URL with the sync driver for its database (psycopg, pymysql, pysqlite)."""
-    return _with_driver(url, use_async=False)
-
-
-def async_url(url: str | URL) -> URL:
-    """The URL with the async driver for its database (asyncpg, aiomysql, aiosqlite)."""
-    return _with_driver(url, use_async=True)
-
-
-def backend_name(url: str | URL) -> str:
-    """``sqlite``, ``postgresql``, ``mysql`` or ``mariadb``."""
-    return _backend(make_url(url))
-
-
-# The module each driver is, and the extra of keel-db that installs it.
-_DRIVER_MODULES = {
-    "pysqlite": ("sqlite3", "sqlite"),
-    "aiosqlite": ("aiosqlite", "sqlite"),
-    "psycopg": ("psycopg", "postgresql"),
-    "asyncpg": ("asyncpg", "postgresql"),
-    "pymysql": ("pymysql", "mysql"),
-    "aiomysql": ("aiomysql", "mysql"),
-}
-
-
-class MissingDriverError(ImportError):
-    """The URL's database needs a driver that is not installed."""
-
-
-def check_url(url: str | URL, what: str = "the URL") -> None:
-    """Raise a sentence now for a URL that could not work later: not a URL
-    (``ValueError``, without echoing it: it may hold a password), a database
-    keel_db does not support (``UnsupportedDatabaseError``), or one whose drivers
-    are not installed (``MissingDriverError``, naming the extra to install)."""
-    try:
-        backend = backend_name(url)
-    except ArgumentError:
-        raise ValueError(
-            f"{what} is not a database URL (such as sqlite:///app.db, "
-            "postgresql://user@host/db or mysql://user@host/db)"
-        ) from None
-    for driver in DRIVERS[backend]:
-        module, extra = _DRIVER_MODULES[driver]
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            raise MissingDriverError(
-                f"{what} is a {backend} database, whose driver {module} is not "
-                f"installed: pip install 'keel-db[{extra}]'"
-            ) from None
-
-
-def is_sqlite(url: str | URL) -> bool:
-    return backend_name(url) == "sqlite"
 
 
 @dataclass(frozen=True)
@@ -161,7 +63,7 @@ def _pool_kwargs(settings: EngineSettings, url: URL) -> dict[str, Any]:
         "pool_timeout": settings.pool_timeout,
         "pool_recycle": settings.pool_recycle,
     }
-    if _backend(url) == "sqlite":
+    if backend_of(url) == "sqlite":
         # SQLAlchemy picks the pool for SQLite (a queue pool for files, a static
         # pool for :memory:); only pass what the user set explicitly.
         return {key: value for key, value in given.items() if value is not None}
@@ -279,7 +181,7 @@ def _install_mysql_listeners(engine: Engine, settings: EngineSettings) -> None:
 
 def _install_listeners(engine: Engine, settings: EngineSettings) -> None:
     classify_driver_errors(engine)
-    backend = _backend(engine.url)
+    backend = backend_of(engine.url)
     if backend == "sqlite":
         _install_sqlite_listeners(engine, read_only=settings.read_only)
         return
@@ -309,8 +211,8 @@ def _read_only_sqlite(url: URL) -> URL:
 
 
 def _url_for(settings: EngineSettings, *, use_async: bool) -> URL:
-    url = _with_driver(settings.url, use_async=use_async)
-    if settings.read_only and _backend(url) == "sqlite":
+    url = with_driver(settings.url, use_async=use_async)
+    if settings.read_only and backend_of(url) == "sqlite":
         url = _read_only_sqlite(url)
     return url
 

@@ -32,8 +32,9 @@ from filelock import Timeout as FileLockTimeout
 from sqlalchemy import Connection, MetaData, text
 from sqlmodel.sql.sqltypes import AutoString
 
-from keel_db.engine import EngineSettings, make_sync_engine, sync_url
+from keel_db.engine import EngineSettings, make_sync_engine
 from keel_db.models import Money, UTCDateTime
+from keel_db.urls import sync_url
 
 LOCK_TIMEOUT_SECONDS = 300
 FILE_TEMPLATE = "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s"

@@ -23,10 +23,11 @@ from starlette.types import ASGIApp
 
 from keel_db.cache import Cache, CacheStore, MemoryStore
 from keel_db.cursors import CursorCodec
-from keel_db.engine import EngineSettings, check_url
+from keel_db.engine import EngineSettings
 from keel_db.errors import ConstraintMessages, install_error_handlers
 from keel_db.migrations import Migrations
 from keel_db.session import Database
+from keel_db.urls import check_url
 
 if TYPE_CHECKING:
     from keel_db.metrics import DatabaseMetrics
