@@ -100,6 +100,14 @@ class DatabaseConfig:
         return Migrations(self.migrations, self.primary, lock_name=self.migration_lock)
 
 
+def _not_started() -> WiringError:
+    return WiringError(
+        "the app has not started, so keel_db has no engine yet: run it under a server, "
+        "or in tests enter its lifespan (asgi_lifespan.LifespanManager, or "
+        "`with TestClient(app)`)"
+    )
+
+
 class KeelDB(Generic[C]):
     """keel_db in one app: its engines (once started), cursor codec, cache, error
     sentences, and the app's own ``context``."""
@@ -141,18 +149,14 @@ class KeelDB(Generic[C]):
     def database(self) -> Database:
         """The primary (writes, and reads that must see them)."""
         if self._database is None:
-            raise WiringError(
-                "the app has not started, so keel_db has no engine yet: run it under a "
-                "server, or in tests enter its lifespan (asgi_lifespan.LifespanManager, "
-                "or `with TestClient(app)`)"
-            )
+            raise _not_started()
         return self._database
 
     @property
     def analytics(self) -> Database:
         """The read-only engine for reports."""
-        self.database  # noqa: B018  (the same sentence before start-up)
-        assert self._analytics is not None
+        if self._analytics is None:
+            raise _not_started()
         return self._analytics
 
     def replica(self) -> Database:
