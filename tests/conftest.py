@@ -4,12 +4,17 @@ Each parametrised run gets a fresh database (created on the server, migrated onc
 dropped at the end) and every test starts on empty tables. Async test modules say
 ``pytestmark = pytest.mark.anyio``; they run on asyncio. Under ``CI=true`` a
 server that does not answer fails the run; elsewhere its tests are skipped.
+
+The posts tests run on both post stores too (``post_store``): in the SQL database,
+and in MongoDB (``tests.document_server``) with SQLite and PostgreSQL as the SQL
+side.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -22,9 +27,11 @@ from fastapi import FastAPI
 from keel.config import Settings
 from keel.context import keel_context
 from keel.main import create_app, migrations_for
+from keel.posts.mongo_schema import POSTS
 from keel.tables import metadata
 from keel_db import Database, KeelDB, backend_name
 from keel_db.testing import delete_all_rows, drop_database, new_test_database
+from tests import document_server
 
 REDIS_URL = os.environ.get("KEEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 SERVERS = {
@@ -34,6 +41,9 @@ SERVERS = {
     "mariadb": os.environ.get("KEEL_TEST_MARIADB_URL", "mysql://root@127.0.0.1:3306/test"),
 }
 DATABASES = ["sqlite", "postgresql", "mariadb"]
+# Where posts live; MongoDB's SQL side is SQLite or PostgreSQL (not MariaDB, for time).
+POST_STORES = ["sql", "mongodb"]
+DOCUMENT_STORE_SQL_SIDES = {"sqlite", "postgresql"}
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -86,18 +96,73 @@ def database_url(
         drop_database(url)
 
 
+def _unavailable(reason: str) -> None:
+    """A server the tests need does not answer: a failure under CI, else a skip."""
+    if IN_CI:
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def mongodb_server() -> Iterator[str]:
+    """A MongoDB server URL without a database (see ``tests.document_server``):
+    KEEL_TEST_MONGODB_URL or the default address when it answers, else a
+    secantusd-py of this test process's own."""
+    given = os.environ.get("KEEL_TEST_MONGODB_URL")
+    url = given or document_server.DEFAULT_URL
+    problem = document_server.not_answering(url)
+    if problem is None:
+        yield url
+        return
+    if given:
+        _unavailable(f"KEEL_TEST_MONGODB_URL does not answer: {problem}")
+    try:
+        with document_server.started_server() as own:
+            yield own
+    except document_server.ServerDidNotStartError as error:
+        _unavailable(str(error))
+
+
+@pytest.fixture(scope="session")
+def document_database_url(mongodb_server: str) -> Iterator[str]:
+    """DOCUMENT_DATABASE_URL for this test process: a database of its own (each
+    xdist worker has one), dropped at the end."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"keel_test_{worker}_{uuid.uuid4().hex[:8]}"
+    yield document_server.with_database(mongodb_server, name)
+    document_server.drop_database(mongodb_server, name)
+
+
+@pytest.fixture(params=POST_STORES)
+def post_store(request: pytest.FixtureRequest) -> str:
+    """Where this test's posts live: "sql" or "mongodb" (then ``settings`` sets
+    DOCUMENT_DATABASE_URL). The posts tests take it with
+    ``pytest.mark.usefixtures("post_store")``; "mongodb" with MariaDB as the SQL
+    side is deselected (``pytest_collection_modifyitems``)."""
+    store: str = request.param
+    return store
+
+
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
+    """The app's settings on ``database_url``; with posts in MongoDB when the test
+    runs on ``post_store`` "mongodb"."""
+    if "post_store" in request.fixturenames and request.getfixturevalue("post_store") == "mongodb":
+        documents: str = request.getfixturevalue("document_database_url")
+        return make_settings(database_url, document_database_url=documents)
     return make_settings(database_url)
 
 
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    """The app on the test database, lifespan run, tables emptied first."""
+    """The app on the test database, lifespan run, tables (and posts) emptied first."""
     application = create_app(settings)
     async with LifespanManager(application):
         database: Database = KeelDB.of(application).database
         await delete_all_rows(database.engine, metadata)
+        documents = keel_context(application).documents
+        if documents is not None:
+            await documents.database[POSTS].delete_many({})
         yield application
 
 
@@ -108,13 +173,33 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Posts in MongoDB run with SQLite and PostgreSQL as the SQL side only."""
+    kept, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec is not None else {}
+        sql_side = params.get("database_url")
+        on_documents = params.get("post_store") == "mongodb"
+        if on_documents and sql_side is not None and sql_side not in DOCUMENT_STORE_SQL_SIDES:
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 # --- per-database counts in the summary -----------------------------------------------
 
 _DB_ID = re.compile(r"\[(?:[^\]]*-)?(sqlite|postgresql|mariadb)(?:-[^\]]*)?\]")
+_DOCUMENT_STORE_ID = re.compile(r"\[(?:[^\]]*-)?mongodb(?:-[^\]]*)?\]")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    counts: dict[str, Counter[str]] = {kind: Counter() for kind in DATABASES}
+    """Outcomes per SQL database, and a "mongodb" row for the tests whose posts
+    lived in MongoDB (counted above too, under their SQL side)."""
+    counts: dict[str, Counter[str]] = {kind: Counter() for kind in [*DATABASES, "mongodb"]}
     for outcome in ("passed", "failed", "error", "skipped"):
         for report in terminalreporter.stats.get(outcome, []):
             nodeid = getattr(report, "nodeid", "")
@@ -129,8 +214,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             match = _DB_ID.search(nodeid)
             if match:
                 counts[match.group(1)][outcome_key] += 1
+            if _DOCUMENT_STORE_ID.search(nodeid):
+                counts["mongodb"][outcome_key] += 1
     terminalreporter.section("tests per database")
-    for kind in DATABASES:
+    for kind in [*DATABASES, "mongodb"]:
         c = counts[kind]
         terminalreporter.write_line(
             f"{kind:<11} {c['passed']:4d} passed, {c['failed']:3d} failed, "

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -14,7 +15,11 @@ from fastapi import FastAPI
 from sqlalchemy import MetaData, func, select
 from sqlalchemy.sql import FromClause
 
-from keel_db import Database, EngineSettings, KeelDB
+from keel.context import keel_context
+from keel.documents.monitoring import Command
+from keel.posts.models import Post
+from keel.posts.mongo_schema import POSTS
+from keel_db import Database, EngineSettings, KeelDB, QueryLog, count_queries
 from keel_db.pool import AdmissionGate
 
 API = "/api/v1"
@@ -65,6 +70,64 @@ async def count_rows(app: FastAPI, table: FromClause, *where: Any) -> int:
         if where:
             statement = statement.where(*where)
         return int((await connection.execute(statement)).scalar_one())
+
+
+async def count_posts(app: FastAPI) -> int:
+    """Posts stored, in whichever store the app keeps them."""
+    documents = keel_context(app).documents
+    if documents is None:
+        return await count_rows(app, Post.__table__)  # type: ignore[attr-defined]
+    return await documents.database[POSTS].count_documents({})
+
+
+@dataclass
+class Operations:
+    """What the app asked of its databases: SQL statements and document commands."""
+
+    sql: QueryLog
+    documents: list[Command] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return self.sql.count + len(self.documents)
+
+
+@contextmanager
+def operations(app: FastAPI) -> Iterator[Operations]:
+    """The SQL statements (on the primary) and document-database commands run
+    inside the block, for query-budget tests on either post store."""
+    documents = keel_context(app).documents
+    with count_queries(KeelDB.of(app).database.engine) as sql:
+        if documents is None:
+            yield Operations(sql)
+            return
+        with documents.commands.watch() as commands:
+            yield Operations(sql, commands)
+
+
+async def create_post(
+    client: httpx.AsyncClient, headers: dict[str, str], **fields: Any
+) -> dict[str, Any]:
+    body = {"title": "Hello", "content": "First words.", "category": "news", **fields}
+    response = await client.post(f"{API}/posts", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    post: dict[str, Any] = response.json()
+    return post
+
+
+async def cursor_walk(client: httpx.AsyncClient, path: str, **params: Any) -> list[dict[str, Any]]:
+    """Every item of a cursor walk over ``API + path``, first page to last."""
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page_params = {**params, "cursor": cursor} if cursor else params
+        response = await client.get(API + path, params=page_params)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
 
 
 async def create_task(

@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from keel.config import Settings
+from keel.main import create_app
 from keel_db.urls import UnsupportedDatabaseError, async_url, sync_url
 
 
@@ -59,3 +60,38 @@ def test_development_signs_with_a_stable_random_key_per_process() -> None:
 def test_secret_key_never_shows_in_a_repr() -> None:
     settings = Settings(_env_file=None, secret_key="do-not-print-me")  # type: ignore[call-arg]
     assert "do-not-print-me" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("url", "refusal"),
+    [
+        ("mongodb://127.0.0.1:27017", "names no database"),
+        ("mongodb://127.0.0.1:27017/", "names no database"),
+        ("mongodb://u:p@h1,h2/?replicaSet=rs", "names no database"),
+        ("mongodb://h/a.b", "cannot contain"),
+        ("mongodb://h/" + "x" * 64, "at most 63"),
+        ("postgresql://h/keel", "must start with mongodb://"),
+    ],
+)
+def test_a_document_database_url_must_name_its_database(url: str, refusal: str) -> None:
+    settings = Settings(_env_file=None, document_database_url=url)  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match=refusal) as refused:
+        create_app(settings)
+    assert ":p@" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("mongodb://127.0.0.1:27017/keel", "keel"),
+        ("mongodb://u:p%2Fq@h1:1,h2:2/keel_posts?replicaSet=rs&authSource=admin", "keel_posts"),
+        ("mongodb+srv://u@cluster.example.com/keel", "keel"),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_the_document_database_is_named_by_the_url_path(url: str | None, name: str | None) -> None:
+    settings = Settings(_env_file=None, document_database_url=url)  # type: ignore[call-arg]
+    assert settings.document_database_name == name
+    assert settings.document_db_server_selection_timeout == 2.0
+    assert settings.document_db_socket_timeout == 5.0

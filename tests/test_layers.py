@@ -10,7 +10,7 @@ from pathlib import Path
 
 KEEL = Path(__file__).parents[1] / "src" / "keel"
 DOMAINS = sorted(path.parent.name for path in KEEL.glob("*/__init__.py"))
-PURE = ("service.py", "repository.py", "store.py")
+PURE = ("service.py", "repository.py", "store.py", "mongo_store.py")
 HTTP = ("fastapi", "starlette")
 
 

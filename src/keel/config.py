@@ -6,6 +6,7 @@ import json
 import secrets
 from functools import cached_property
 from typing import Annotated, Literal
+from urllib.parse import unquote
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -24,6 +25,9 @@ class Settings(BaseSettings):
     read_database_url: str | None = None
     analytics_database_url: str | None = None
     redis_url: str | None = None
+    # Posts in MongoDB (``mongodb://host/keel``, the database named in the path);
+    # unset: posts in the SQL database.
+    document_database_url: str | None = None
     auto_migrate: bool = True
 
     db_pool_size: int | None = Field(default=None, ge=1)
@@ -32,6 +36,10 @@ class Settings(BaseSettings):
     db_pool_recycle: int | None = Field(default=None, ge=-1)
     db_connect_timeout: float = Field(default=5.0, gt=0)
     db_ping_after_idle_seconds: float = Field(default=10.0, ge=0)
+    # The document database: how long a request waits for a server to answer
+    # (then 503), and for one reply on an open connection.
+    document_db_server_selection_timeout: float = Field(default=2.0, gt=0)
+    document_db_socket_timeout: float = Field(default=5.0, gt=0)
     # API requests let in at once (the rest queue in arrival order, see
     # keel.admission); None: twice the primary pool's connections; 0: no limit.
     max_requests_in_flight: int | None = Field(default=None, ge=0)
@@ -74,6 +82,16 @@ class Settings(BaseSettings):
             return value
         return [str(origin).strip().rstrip("/") for origin in value if str(origin).strip()]
 
+    @field_validator("document_database_url", mode="after")
+    @classmethod
+    def _blank_document_url_is_unset(cls, value: str | None) -> str | None:
+        """Blank means unset. The URL itself is checked by ``create_app``
+        (``keel.documents.client``), whose sentence does not repeat it: a
+        validation error here would print the password it may hold."""
+        if value is None or not value.strip():
+            return None
+        return value.strip()
+
     @model_validator(mode="after")
     def _production_needs_a_secret_key(self) -> Settings:
         blank = self.secret_key is None or not self.secret_key.get_secret_value().strip()
@@ -87,6 +105,13 @@ class Settings(BaseSettings):
         if self.secret_key is not None:
             return self.secret_key.get_secret_value()
         return secrets.token_urlsafe(32)
+
+    @property
+    def document_database_name(self) -> str | None:
+        """The database DOCUMENT_DATABASE_URL names, or None when it is unset."""
+        if self.document_database_url is None:
+            return None
+        return mongodb_database_name(self.document_database_url)
 
     @property
     def analytics_url(self) -> str:
@@ -109,3 +134,36 @@ class Settings(BaseSettings):
             slow_query_ms=self.slow_query_ms,
             application_name="keel",
         )
+
+
+# What MongoDB refuses in a database name (besides NUL), and its longest name in bytes.
+_NOT_IN_A_DATABASE_NAME = set('/\\. "$')
+_DATABASE_NAME_BYTES = 63
+
+
+def mongodb_database_name(url: str) -> str:
+    """The database a ``mongodb://`` or ``mongodb+srv://`` URL names in its path
+    (``mongodb://user@host:27017/keel?authSource=admin`` -> ``keel``); ``ValueError``
+    with a sentence when it names none or is not such a URL."""
+    scheme, separator, rest = url.strip().partition("://")
+    if not separator or scheme not in ("mongodb", "mongodb+srv"):
+        raise ValueError("DOCUMENT_DATABASE_URL must start with mongodb:// or mongodb+srv://")
+    # The hosts end at the first "/" (a user's password has it percent-encoded).
+    _hosts, _slash, path = rest.partition("/")
+    name = unquote(path.split("?", 1)[0])
+    if not name:
+        raise ValueError(
+            "DOCUMENT_DATABASE_URL names no database: put it in the path, "
+            "as in mongodb://127.0.0.1:27017/keel"
+        )
+    if _NOT_IN_A_DATABASE_NAME & set(name) or "\x00" in name:
+        raise ValueError(
+            f"DOCUMENT_DATABASE_URL names the database {name!r}; MongoDB database names "
+            'cannot contain any of / \\ . " $ or a space'
+        )
+    if len(name.encode()) > _DATABASE_NAME_BYTES:
+        raise ValueError(
+            f"DOCUMENT_DATABASE_URL names a database of {len(name.encode())} bytes; "
+            f"MongoDB allows at most {_DATABASE_NAME_BYTES}"
+        )
+    return name

@@ -1,5 +1,6 @@
 """What Keel's own dependencies need from start-up (settings, password hashing,
-metrics), carried on the app's ``KeelDB`` as its ``context``."""
+metrics, the document database when one is configured), carried on the app's
+``KeelDB`` as its ``context``."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from keel_db import KeelDB, WiringError
 
 if TYPE_CHECKING:
     from keel.config import Settings
+    from keel.documents.client import DocumentDatabase
     from keel.observability import Metrics
     from keel.users.passwords import Passwords
+    from keel.users.service import UserDeletionHook
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,10 @@ class KeelContext:
     settings: Settings
     passwords: Passwords
     metrics: Metrics
+    # DOCUMENT_DATABASE_URL's database (posts live there), or None: posts in SQL.
+    documents: DocumentDatabase | None = None
+    # What else goes when a user is deleted (``keel.users.service.delete``).
+    on_user_deletion: tuple[UserDeletionHook, ...] = ()
 
 
 def keel_context(where: Request | FastAPI) -> KeelContext:

@@ -1,13 +1,15 @@
 """``/health/live`` (the process answers) and ``/health/ready`` (the primary
-database answers too)."""
+database answers too, and the document database when posts live there)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 
+from keel.context import keel_context
 from keel.responses import unavailable
 from keel_db import RETRY_AFTER_SECONDS, DatabaseDep
 
@@ -15,6 +17,7 @@ router = APIRouter(prefix="/health", tags=["health"])
 
 READY_TIMEOUT_SECONDS = 2.0
 NOT_READY = "The database is not answering."
+DOCUMENTS_NOT_READY = "The document database is not answering."
 
 
 @router.get("/live")
@@ -22,17 +25,32 @@ async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready", responses=unavailable(NOT_READY), response_model=None)
-async def ready(database: DatabaseDep) -> dict[str, str] | JSONResponse:
+async def _answers(ping: Awaitable[bool]) -> bool:
     try:
         async with asyncio.timeout(READY_TIMEOUT_SECONDS):
-            answered = await database.ping()
+            return await ping
     except TimeoutError:
-        answered = False
-    if not answered:
+        return False
+
+
+@router.get(
+    "/ready",
+    responses=unavailable("The database, or the document database, is not answering."),
+    response_model=None,
+)
+async def ready(request: Request, database: DatabaseDep) -> dict[str, str] | JSONResponse:
+    """Both databases are asked at once; each has READY_TIMEOUT_SECONDS to answer."""
+    documents = keel_context(request).documents
+    pings = [_answers(database.ping())]
+    if documents is not None:
+        pings.append(_answers(documents.ping()))
+    answered = await asyncio.gather(*pings)
+    if not all(answered):
         return JSONResponse(
-            {"detail": NOT_READY},
+            {"detail": NOT_READY if not answered[0] else DOCUMENTS_NOT_READY},
             status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
-    return {"status": "ok", "database": "ok"}
+    if documents is None:
+        return {"status": "ok", "database": "ok"}
+    return {"status": "ok", "database": "ok", "document_database": "ok"}

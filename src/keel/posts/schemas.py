@@ -10,17 +10,26 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from keel.schemas import InputModel, PatchModel
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-Content = Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
-Category = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+# The limits, said once: the document store's validator (keel.posts.mongo_schema) uses them too.
+TITLE_MAX = 255
+CONTENT_MAX = 100_000
+CATEGORY_MAX = 100
+TAG_MAX = 50
+TAGS_MAX = 20
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
+Content = Annotated[str, StringConstraints(min_length=1, max_length=CONTENT_MAX)]
+Category = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=CATEGORY_MAX)
+]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TAG_MAX)]
 
 
 def _unique(tags: list[str]) -> list[str]:
     return list(dict.fromkeys(tags))
 
 
-Tags = Annotated[list[Tag], Field(max_length=20), AfterValidator(_unique)]
+Tags = Annotated[list[Tag], Field(max_length=TAGS_MAX), AfterValidator(_unique)]
 
 
 class PostCreate(InputModel):

@@ -1,7 +1,8 @@
 """Where posts live. The router speaks to a ``PostStore``; ``SqlPostStore`` keeps
-posts in the SQL database. Another store (a document database, say) implements
-the same few methods and is swapped in by ``keel.posts.dependencies.get_post_store``;
-nothing else changes. Nothing here knows HTTP.
+posts in the SQL database, ``keel.posts.mongo_store.MongoPostStore`` in MongoDB
+(when DOCUMENT_DATABASE_URL is set), with the same answers;
+``keel.posts.dependencies.get_post_store`` picks one and nothing else changes.
+Nothing here knows HTTP.
 
 A store method is a whole unit of work: it commits what it writes."""
 

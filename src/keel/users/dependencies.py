@@ -25,6 +25,7 @@ from keel.context import keel_context
 from keel.dependencies import NowDep
 from keel.users import repository as users
 from keel.users.schemas import Principal
+from keel.users.service import UserDeletionHook
 from keel.users.tokens import InvalidTokenError, read_access_token
 from keel_db import Cache, Database, KeelDB
 
@@ -97,3 +98,12 @@ async def get_admin_user(user: CurrentUser) -> Principal:
 
 
 AdminUser = Annotated[Principal, Depends(get_admin_user)]
+
+
+async def get_user_deletion_hooks(request: Request) -> tuple[UserDeletionHook, ...]:
+    """What else goes when a user does, as the app was made with it (``create_app``
+    adds the deletion of their posts when those live in the document database)."""
+    return keel_context(request).on_user_deletion
+
+
+DeletionHooks = Annotated[tuple[UserDeletionHook, ...], Depends(get_user_deletion_hooks)]

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, status
 
 from keel.responses import ADMIN, AUTH, conflict, not_found
 from keel.users import repository, service
-from keel.users.dependencies import AdminUser, CurrentUser, unauthorized
+from keel.users.dependencies import AdminUser, CurrentUser, DeletionHooks, unauthorized
 from keel.users.models import User
 from keel.users.passwords import PasswordsDep
 from keel.users.schemas import UserCreate, UserPublic, UserUpdateAdmin, UserUpdateMe
@@ -53,8 +53,8 @@ async def update_me(
 
 
 @router.delete("/me", status_code=status.HTTP_204_NO_CONTENT, responses=AUTH)
-async def delete_me(user: Account, session: AsyncSessionDep) -> None:
-    await service.delete(session=session, user=user)
+async def delete_me(user: Account, session: AsyncSessionDep, also: DeletionHooks) -> None:
+    await service.delete(session=session, user=user, also=also)
 
 
 @router.get("", responses=ADMIN)
@@ -86,5 +86,8 @@ async def update_user(
 @router.delete(
     "/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses={**ADMIN, **NOT_FOUND}
 )
-async def delete_user(user_id: int, _admin: AdminUser, session: AsyncSessionDep) -> None:
-    await service.delete(session=session, user=await service.get(session, user_id=user_id))
+async def delete_user(
+    user_id: int, _admin: AdminUser, session: AsyncSessionDep, also: DeletionHooks
+) -> None:
+    user = await service.get(session, user_id=user_id)
+    await service.delete(session=session, user=user, also=also)

@@ -6,6 +6,7 @@ Uniqueness of email and username is left to the database: a clash raises an
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,7 +18,6 @@ from keel.users.schemas import ProfileIn, UserCreate, UserUpdateAdmin, UserUpdat
 from keel_db import (
     InvalidInputError,
     NotFoundError,
-    delete_row,
     get_or_raise,
     new_timestamps,
     transaction,
@@ -25,6 +25,11 @@ from keel_db import (
 )
 
 USER_NOT_FOUND = "User not found."
+
+# Called with a user's id inside the transaction that deletes the user, for what
+# another domain keeps of theirs where SQL's cascades do not reach (their posts in
+# the document database); an error rolls the deletion back.
+UserDeletionHook = Callable[[int], Awaitable[None]]
 
 
 def build_user(data: UserCreate, *, hashed_password: str, is_admin: bool = False) -> User:
@@ -107,8 +112,20 @@ async def update(
     return await _apply(session=session, passwords=passwords, user=user, data=data)
 
 
-async def delete(*, session: AsyncSession, user: User) -> None:
-    await delete_row(session, user)
+async def delete(
+    *, session: AsyncSession, user: User, also: Sequence[UserDeletionHook] = ()
+) -> None:
+    """Delete the user; SQL's cascades take what they own there. ``also`` runs,
+    with the user's id, after the DELETE and before the commit: what it deletes
+    elsewhere (their posts in the document database) goes first, and when it
+    fails the user stays, so nothing of theirs is left behind for good."""
+    user_id = user.id
+    assert user_id is not None  # a stored user
+    async with transaction(session):
+        await session.delete(user)
+        await session.flush()
+        for hook in also:
+            await hook(user_id)
 
 
 async def get(session: AsyncSession, *, user_id: int) -> User:

@@ -1,0 +1,283 @@
+"""Posts in MongoDB: what only the document store has to prove. Its answers are
+the SQL store's (compared here field for field; the whole posts suite runs on both
+in test_posts.py); its pages read an index; what the database refuses is a 409 or
+a 422, an unreachable or silent server a 503, and each leaves nothing behind."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from contextlib import ExitStack
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from keel.context import keel_context
+from keel.documents.client import DocumentDatabase, DocumentDatabaseUnavailableError
+from keel.main import create_app
+from keel.posts.dependencies import get_post_store
+from keel.posts.mongo_schema import COUNTERS, INDEXES, POSTS, VALIDATOR, prepare_posts
+from keel.posts.mongo_store import MongoPostStore
+from keel.posts.schemas import PostCreate, PostFilters, PostUpdate
+from keel.posts.store import PostStore, SqlPostStore
+from keel_db import AsyncSessionDep, KeelDB, PageRequest
+from tests import document_server
+from tests.conftest import make_settings
+from tests.helpers import (
+    API,
+    count_posts,
+    create_post,
+    cursor_walk,
+    operations,
+    signed_up_headers,
+    started_client,
+)
+
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.usefixtures("post_store"),
+    pytest.mark.parametrize("post_store", ["mongodb"], indirect=True),
+]
+
+HUGE = 2**64
+TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z")
+
+
+def documents_of(app: FastAPI) -> DocumentDatabase:
+    documents = keel_context(app).documents
+    assert documents is not None
+    return documents
+
+
+async def test_both_stores_answer_alike_field_for_field(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    author, _ = await signed_up_headers(client)
+    data = PostCreate(title="Same", content="Words.", category="news", tags=["b", "a", "b"])
+    async with KeelDB.of(app).database.sessionmaker() as session:
+        stores: list[PostStore] = [
+            SqlPostStore(session),
+            MongoPostStore(documents_of(app).database, session=session),
+        ]
+        answers = []
+        for store in stores:
+            added = await store.add(author_id=author["id"], data=data)
+            assert await store.get(post_id=added.id) == added  # to the microsecond
+            (listed,) = (await store.page(PostFilters(), PageRequest())).items
+            assert listed == added
+            same = await store.update(
+                post_id=added.id, author_id=author["id"], data=PostUpdate(title="Same")
+            )
+            assert same == added
+            changed = await store.update(
+                post_id=added.id, author_id=author["id"], data=PostUpdate(tags=["c"])
+            )
+            assert changed is not None
+            assert changed.updated_at > added.updated_at
+            answers.append((added, changed))
+    (sql_added, sql_changed), (mongo_added, mongo_changed) = answers
+    for sql, mongo in ((sql_added, mongo_added), (sql_changed, mongo_changed)):
+        assert type(sql.id) is type(mongo.id) is int
+        sql_json, mongo_json = sql.model_dump(mode="json"), mongo.model_dump(mode="json")
+        for field in ("id", "created_at", "updated_at"):
+            assert TIMESTAMP.fullmatch(str(sql_json.pop(field))) or field == "id"
+            assert TIMESTAMP.fullmatch(str(mongo_json.pop(field))) or field == "id"
+        assert sql_json == mongo_json
+        assert sql.created_at.utcoffset() == mongo.created_at.utcoffset()
+        assert sql.created_at.tzinfo == mongo.created_at.tzinfo
+
+
+async def test_a_cursor_walk_reads_one_index_per_page(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    author, headers = await signed_up_headers(client)
+    for n in range(7):
+        await create_post(client, headers, title=f"p{n}", category="c", tags=["t", f"t{n}"])
+    database = documents_of(app).database
+    for params, index in (
+        ({}, "ix_posts_created_at_id"),
+        ({"category": "c"}, "ix_posts_category_created_at_id"),
+        ({"tag": "t"}, "ix_posts_tags_created_at_id"),
+        ({"author_id": author["id"], "tag": "t"}, "ix_posts_author_id_created_at_id"),
+    ):
+        with operations(app) as done:
+            seen = await cursor_walk(client, "/posts", limit=2, **params)
+        assert [post["title"] for post in seen] == [f"p{n}" for n in reversed(range(7))]
+        finds = [command.body for command in done.documents if command.name == "find"]
+        assert len(finds) == 4  # 2 + 2 + 2 + 1
+        for find in finds:
+            asked = ("find", "filter", "sort", "limit", "hint")
+            command = {key: find[key] for key in asked if key in find}
+            explained = await database.command("explain", command)
+            plan = str(explained["queryPlanner"]["winningPlan"])
+            assert "IXSCAN" in plan, plan
+            assert "COLLSCAN" not in plan, plan
+            assert find["hint"] == index  # every page names the index its filter needs
+
+
+async def test_a_document_the_validator_refuses_is_422_and_stores_nothing(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    """The database has the last word, as SQL's CHECKs do: here a validator
+    stricter than the API's schema (titles of 3 characters at most)."""
+    _, headers = await signed_up_headers(client)
+    database = documents_of(app).database
+    strict = {"$jsonSchema": {**VALIDATOR["$jsonSchema"]}}
+    properties = strict["$jsonSchema"]["properties"] = {**VALIDATOR["$jsonSchema"]["properties"]}
+    properties["title"] = {**properties["title"], "maxLength": 3}
+    await database.command("collMod", POSTS, validator=strict)
+    try:
+        body = {"title": "Too long", "content": "x", "category": "c"}
+        response = await client.post(f"{API}/posts", json=body, headers=headers)
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["loc"] == ["request"]
+        assert await count_posts(app) == 0
+        kept = await create_post(client, headers, title="Ok")
+        url = f"{API}/posts/{kept['id']}"
+        response = await client.patch(url, json={"title": "Too long"}, headers=headers)
+        assert response.status_code == 422
+        assert (await client.get(url)).json() == kept
+    finally:
+        await prepare_posts(database)
+
+
+async def test_a_duplicate_id_is_409_and_changes_nothing(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    """A counter behind its posts (restored from an older backup, say)."""
+    _, headers = await signed_up_headers(client)
+    first = await create_post(client, headers)
+    counters = documents_of(app).database[COUNTERS]
+    await counters.update_one({"_id": POSTS}, {"$inc": {"last_id": -1}})
+    response = await client.post(
+        f"{API}/posts", json={"title": "t", "content": "c", "category": "k"}, headers=headers
+    )
+    assert response.status_code == 409
+    assert response.json() == {"detail": "A record with the same unique values already exists."}
+    assert await count_posts(app) == 1
+    assert (await client.get(f"{API}/posts/{first['id']}")).json() == first
+    assert (await create_post(client, headers))["id"] == first["id"] + 1  # and on it goes
+
+
+async def test_a_huge_id_or_author_is_not_found_never_500(
+    client: httpx.AsyncClient,
+) -> None:
+    _, headers = await signed_up_headers(client)
+    assert (await client.get(f"{API}/posts/{HUGE}")).status_code == 404
+    patched = await client.patch(f"{API}/posts/{HUGE}", json={"title": "x"}, headers=headers)
+    assert patched.status_code == 404
+    assert (await client.delete(f"{API}/posts/{HUGE}", headers=headers)).status_code == 404
+    page = await client.get(f"{API}/posts", params={"author_id": HUGE})
+    assert (page.status_code, page.json()["items"], page.json()["total"]) == (200, [], 0)
+
+
+@pytest.fixture
+async def silent_port() -> AsyncIterator[int]:
+    """A port that accepts connections and never answers (a server that hangs)."""
+
+    async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # until the client gives up
+        writer.close()
+
+    server = await asyncio.start_server(hang, "127.0.0.1", 0)
+    yield server.sockets[0].getsockname()[1]
+    server.close()
+
+
+@pytest.mark.parametrize("server", ["closed", "silent"])
+async def test_an_unreachable_or_silent_server_is_503_and_writes_nothing(
+    client: httpx.AsyncClient, app: FastAPI, silent_port: int, server: str
+) -> None:
+    _, headers = await signed_up_headers(client)
+    kept = await create_post(client, headers)
+    port = 9 if server == "closed" else silent_port  # nothing listens on 9 (discard)
+    away = DocumentDatabase(
+        f"mongodb://127.0.0.1:{port}/keel", server_selection_timeout=0.3, socket_timeout=0.3
+    )
+    away.open()
+
+    async def store_away(session: AsyncSessionDep) -> PostStore:
+        return MongoPostStore(away.database, session=session)
+
+    app.dependency_overrides[get_post_store] = store_away
+    try:
+        body = {"title": "t", "content": "c", "category": "k"}
+        url = f"{API}/posts/{kept['id']}"
+        for request in (
+            client.build_request("POST", f"{API}/posts", json=body, headers=headers),
+            client.build_request("PATCH", url, json={"title": "x"}, headers=headers),
+            client.build_request("DELETE", url, headers=headers),
+            client.build_request("GET", f"{API}/posts"),
+            client.build_request("GET", f"{API}/users/summary", headers=headers),
+        ):
+            response = await client.send(request)
+            assert response.status_code == 503, response.text
+            assert response.headers["retry-after"].isdigit()
+            assert "not available" in response.json()["detail"]
+    finally:
+        del app.dependency_overrides[get_post_store]
+        await away.stop()
+    assert await count_posts(app) == 1
+    assert (await client.get(f"{API}/posts/{kept['id']}")).json() == kept
+
+
+async def test_when_the_document_server_goes_away_ready_is_503_and_a_user_stays(
+    database_url: str,
+) -> None:
+    """A real outage: a server of this test's own, stopped under the running app.
+    A user's deletion needs their posts deleted too, so it waits for the server
+    (503, and the user stays), never leaving their posts behind."""
+    with ExitStack() as servers:
+        server = servers.enter_context(document_server.started_server())
+        settings = make_settings(
+            database_url,
+            document_database_url=document_server.with_database(server, "keel"),
+            document_db_server_selection_timeout=0.5,
+        )
+        async with started_client(create_app(settings)) as client:
+            ready = await client.get("/health/ready")
+            assert ready.json() == {"status": "ok", "database": "ok", "document_database": "ok"}
+            _, headers = await signed_up_headers(client)
+            await create_post(client, headers)
+            servers.close()  # the document server stops; the SQL database answers on
+            ready = await client.get("/health/ready")
+            assert ready.status_code == 503
+            assert ready.json() == {"detail": "The document database is not answering."}
+            assert ready.headers["retry-after"].isdigit()
+            assert (await client.get("/health/live")).status_code == 200
+            response = await client.delete(f"{API}/users/me", headers=headers)
+            assert response.status_code == 503
+            assert (await client.get(f"{API}/users/me", headers=headers)).status_code == 200
+
+
+async def test_the_app_does_not_start_when_the_document_server_does_not_answer(
+    database_url: str,
+) -> None:
+    settings = make_settings(
+        database_url,
+        document_database_url="mongodb://user:secret@127.0.0.1:9/keel",
+        document_db_server_selection_timeout=0.3,
+    )
+    app = create_app(settings)
+    with pytest.raises(DocumentDatabaseUnavailableError) as refused:
+        async with LifespanManager(app):
+            pass
+    message = str(refused.value)
+    assert "no MongoDB answered at 127.0.0.1:9 within 0.3 s" in message
+    assert "secret" not in message
+
+
+async def test_preparing_the_collection_is_idempotent_and_race_free(app: FastAPI) -> None:
+    database = documents_of(app).database
+    await asyncio.gather(*(prepare_posts(database) for _ in range(3)))
+    indexes = await database[POSTS].index_information()
+    wanted: dict[str, Any] = {
+        index.document["name"]: list(index.document["key"].items()) for index in INDEXES
+    }
+    assert {name: indexes[name]["key"] for name in wanted} == wanted
+    (collection,) = await (await database.list_collections(filter={"name": POSTS})).to_list()
+    assert collection["options"]["validator"] == VALIDATOR
