@@ -38,7 +38,13 @@ async def cached_app(request: pytest.FixtureRequest, settings: Settings) -> Asyn
     """The app with the in-process cache, or with Redis under a key prefix of its own."""
     overrides: dict[str, object] = {}
     if request.param == "redis":
-        overrides = {"redis_url": redis_or_skip(), "cache_key_prefix": f"test-{uuid.uuid4().hex}"}
+        overrides = {
+            "redis_url": redis_or_skip(),
+            "cache_key_prefix": f"test-{uuid.uuid4().hex}",
+            # What is tested is single flight, not a slow Redis: a busy test machine
+            # must not turn lookups into misses (the outage tests use short timeouts).
+            "cache_timeout_seconds": 5,
+        }
     app = create_app(make_settings(settings.database_url, **overrides))
     async with LifespanManager(app):
         yield app

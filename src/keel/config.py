@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     cache_enabled: bool = True
     cache_ttl_seconds: float = Field(default=60.0, gt=0)
+    # Every Redis call is bounded by this: a slow Redis is a miss, not a slow answer.
+    cache_timeout_seconds: float = Field(default=0.5, gt=0, le=30)
     cache_key_prefix: str = Field(default="keel", min_length=1, max_length=50)
     # Argon2id cost. The defaults are argon2-cffi's RFC 9106 "low memory" profile;
     # test suites may lower them, production should not.

@@ -132,7 +132,7 @@ def _cache_store(settings: Settings) -> CacheStore:
     if not settings.cache_enabled:
         return NullStore()
     if settings.redis_url:
-        return RedisStore(settings.redis_url)
+        return RedisStore(settings.redis_url, timeout=settings.cache_timeout_seconds)
     return MemoryStore()
 
 
