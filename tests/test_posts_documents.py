@@ -9,27 +9,37 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import ExitStack
+from functools import partial
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from pymongo.errors import OperationFailure
+from typer.testing import CliRunner
 
+from keel.cli import app as cli
+from keel.config import Settings
 from keel.context import keel_context
 from keel.documents.client import DocumentDatabase, DocumentDatabaseUnavailableError
 from keel.main import create_app
 from keel.posts.dependencies import get_post_store
+from keel.posts.models import Post
 from keel.posts.mongo_schema import COUNTERS, INDEXES, POSTS, VALIDATOR, prepare_posts
 from keel.posts.mongo_store import MongoPostStore
 from keel.posts.schemas import PostCreate, PostFilters, PostUpdate
+from keel.posts.seed import DEMO_POSTS
 from keel.posts.store import PostStore, SqlPostStore
+from keel.seed import seed
 from keel_db import AsyncSessionDep, KeelDB, PageRequest
 from tests import document_server
 from tests.conftest import make_settings
 from tests.helpers import (
     API,
     count_posts,
+    count_rows,
     create_post,
     cursor_walk,
     operations,
@@ -281,3 +291,60 @@ async def test_preparing_the_collection_is_idempotent_and_race_free(app: FastAPI
     assert {name: indexes[name]["key"] for name in wanted} == wanted
     (collection,) = await (await database.list_collections(filter={"name": POSTS})).to_list()
     assert collection["options"]["validator"] == VALIDATOR
+
+
+async def test_metrics_count_document_commands_by_name_and_never_by_value(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    _, headers = await signed_up_headers(client)
+    secret = "hunter2-title"
+    await create_post(client, headers, title=secret, tags=["secret-tag"])
+    await create_post(client, headers, title="another")
+    assert (await client.get(f"{API}/posts", params={"tag": "secret-tag"})).status_code == 200
+    with pytest.raises(OperationFailure):  # a command the server refuses is a failure
+        await documents_of(app).database[POSTS].find_one({"title": {"$bogus": secret}})
+    body = (await client.get("/metrics")).text
+    samples = {
+        line.partition(" ")[0]
+        for line in body.splitlines()
+        if line.startswith("keel_document_command")
+    }
+    assert 'keel_document_command_seconds_count{command="insert"}' in samples
+    assert 'keel_document_command_seconds_count{command="find"}' in samples
+    assert 'keel_document_command_seconds_bucket{command="find",le="+Inf"}' in samples
+    assert 'keel_document_command_failures_total{command="find"}' in samples
+    labels = {re.sub(r',le="[^"]*"', "", sample.partition("{")[2]) for sample in samples}
+    assert all(re.fullmatch(r'command="[A-Za-z]+"\}', label) for label in labels), labels
+    assert secret not in body
+    assert "secret-tag" not in body
+
+
+async def test_demo_seeding_fills_the_document_store_once(
+    client: httpx.AsyncClient, app: FastAPI, settings: Settings
+) -> None:
+    assert settings.document_database_url is not None
+    await create_post(client, (await signed_up_headers(client))[1], title="before")
+    await documents_of(app).database[POSTS].drop_indexes()  # seeding makes them again
+    env = {
+        "DATABASE_URL": settings.database_url,
+        "DOCUMENT_DATABASE_URL": settings.document_database_url,
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_KIB": "1024",
+    }
+    invoke = partial(CliRunner().invoke, cli, ["db", "seed", "--demo"], env=env)
+    result = await anyio.to_thread.run_sync(invoke)
+    assert result.exit_code == 0, result.output
+    demo = sum(len(posts) for posts in DEMO_POSTS.values())
+    assert f"demo items, {demo} demo posts, " in result.output.splitlines()[0]
+    assert await count_rows(app, Post.__table__) == 0  # type: ignore[attr-defined]
+    listed = await cursor_walk(client, "/posts", limit=2)
+    titles = {title for posts in DEMO_POSTS.values() for title, *_ in posts}
+    assert {post["title"] for post in listed} == titles | {"before"}
+    ids = sorted(post["id"] for post in listed)
+    assert ids == list(range(ids[0], ids[0] + demo + 1))  # the store's own counter
+    assert (await client.get(f"{API}/posts", params={"tag": "sql"})).json()["items"]
+    indexes = await documents_of(app).database[POSTS].index_information()
+    assert {index.document["name"] for index in INDEXES} <= set(indexes)
+    again = await anyio.to_thread.run_sync(lambda: seed(settings, demo=True))
+    assert again["demo posts"] == 0
+    assert len(await cursor_walk(client, "/posts", limit=50)) == demo + 1

@@ -196,7 +196,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     app = FastAPI(title="Keel", version=keel.__version__, lifespan=lifespan)
     metrics = Metrics()
-    documents = DocumentDatabase.from_settings(settings)
+    documents = DocumentDatabase.from_settings(
+        settings, listeners=[metrics.document_listener()] if settings.metrics_enabled else []
+    )
     context = KeelContext(
         settings,
         Passwords.from_settings(settings),

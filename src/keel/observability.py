@@ -1,5 +1,6 @@
 """``/metrics`` in Prometheus text: request latency by route template, query
-latency, slow queries, pool use, cache hits and misses. Each app has its own
+latency, slow queries, pool use, cache hits and misses, document-database (MongoDB)
+commands by name and their latency. Each app has its own
 registry (several apps in one process, as in tests, do not collide).
 
 With several workers, each worker keeps its own figures: scrape each, or run one
@@ -21,6 +22,7 @@ from prometheus_client import (
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from keel.context import keel_context
+from keel.documents.monitoring import CommandMetrics
 from keel_db import DatabaseMetrics
 
 router = APIRouter(tags=["operations"])
@@ -43,6 +45,23 @@ class Metrics:
             registry=self.registry,
         )
         self.database = DatabaseMetrics(self.registry, prefix="keel_db")
+        self.document_command_seconds = Histogram(
+            "keel_document_command_seconds",
+            "Time the document database (MongoDB) took to answer a command, by command.",
+            ["command"],
+            registry=self.registry,
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
+        self.document_command_failures = Counter(
+            "keel_document_command_failures_total",
+            "Document database (MongoDB) commands that failed, by command.",
+            ["command"],
+            registry=self.registry,
+        )
+
+    def document_listener(self) -> CommandMetrics:
+        """The PyMongo command listener that feeds the two document-command series."""
+        return CommandMetrics(self.document_command_seconds, self.document_command_failures)
 
 
 class RequestMetricsMiddleware:

@@ -17,9 +17,10 @@ looking for the server in the background, so the app recovers by itself."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 from pymongo.errors import ConnectionFailure
 
 from keel.config import mongodb_database_name
@@ -48,6 +49,7 @@ class DocumentDatabase:
         server_selection_timeout: float = 2.0,
         socket_timeout: float = 5.0,
         app_name: str = "keel",
+        listeners: Sequence[monitoring.CommandListener] = (),
     ) -> None:
         self.url = url
         self.name = mongodb_database_name(url)
@@ -55,17 +57,22 @@ class DocumentDatabase:
         self.socket_timeout = socket_timeout
         self.app_name = app_name
         self.commands = CommandLog()
+        self.listeners = tuple(listeners)
         self._client: AsyncMongoClient[Document] | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> DocumentDatabase | None:
-        """The document database DOCUMENT_DATABASE_URL names, or None when unset."""
+    def from_settings(
+        cls, settings: Settings, *, listeners: Sequence[monitoring.CommandListener] = ()
+    ) -> DocumentDatabase | None:
+        """The document database DOCUMENT_DATABASE_URL names, or None when unset;
+        ``listeners`` also hear every command (the metrics, when they are on)."""
         if settings.document_database_url is None:
             return None
         return cls(
             settings.document_database_url,
             server_selection_timeout=settings.document_db_server_selection_timeout,
             socket_timeout=settings.document_db_socket_timeout,
+            listeners=listeners,
         )
 
     @property
@@ -94,7 +101,7 @@ class DocumentDatabase:
             # Opening a connection waits no longer than finding a server does.
             connectTimeoutMS=milliseconds,
             socketTimeoutMS=round(self.socket_timeout * 1000),
-            event_listeners=[self.commands],
+            event_listeners=[self.commands, *self.listeners],
         )
 
     async def start(self) -> None:

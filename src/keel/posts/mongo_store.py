@@ -150,22 +150,7 @@ class MongoPostStore:
         self.session = session
 
     async def _next_id(self) -> int:
-        try:
-            return await self._increment_counter()
-        except DuplicateKeyError:
-            # The first two posts ever, at once: both upserted the counter and one
-            # lost; the counter exists now.
-            return await self._increment_counter()
-
-    async def _increment_counter(self) -> int:
-        counter = await self.counters.find_one_and_update(
-            {"_id": POSTS},
-            {"$inc": {"last_id": 1}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
-        assert counter is not None  # upserted, and returned as it is after
-        return int(counter["last_id"])
+        return await next_post_id(self.counters)
 
     async def add(self, *, author_id: int, data: PostCreate) -> PostPublic:
         now = micros(utcnow())
@@ -272,6 +257,28 @@ class MongoPostStore:
             AuthorSummary(user_id=user_id, username=username, post_count=count)
             for count, user_id, username in rows
         ]
+
+
+async def next_post_id(counters: AsyncCollection[Document]) -> int:
+    """The next post id, from the one counter document (``$inc``, atomically): the
+    store's and the demo seeding's alike."""
+    try:
+        return await _increment_counter(counters)
+    except DuplicateKeyError:
+        # The first two posts ever, at once: both upserted the counter and one
+        # lost; the counter exists now.
+        return await _increment_counter(counters)
+
+
+async def _increment_counter(counters: AsyncCollection[Document]) -> int:
+    counter = await counters.find_one_and_update(
+        {"_id": POSTS},
+        {"$inc": {"last_id": 1}},
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
+    )
+    assert counter is not None  # upserted, and returned as it is after
+    return int(counter["last_id"])
 
 
 async def delete_posts_of(database: AsyncDatabase[Document], *, author_id: int) -> int:
