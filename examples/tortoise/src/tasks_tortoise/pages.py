@@ -12,15 +12,15 @@ page 1 does. A page costs two queries (rows, then the count), whatever its size.
 
 from __future__ import annotations
 
-import enum
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request
-from keel_db import CursorCodec, InvalidCursorError, InvalidInputError, Keyset
-from pydantic import BaseModel
+
+# keel_db's count modes and cursor codec need nothing of SQLAlchemy.
+from keel_db import CountMode, CursorCodec, InvalidCursorError, InvalidInputError, Keyset
 from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
@@ -28,20 +28,6 @@ from tortoise.queryset import QuerySet
 T = TypeVar("T")
 MAX_LIMIT, DEFAULT_LIMIT, MAX_CURSOR_LENGTH = 1000, 50, 1024
 MAX_OFFSET = 2**31 - 1
-
-
-class CountMode(enum.StrEnum):
-    EXACT = "exact"
-    ESTIMATED = "estimated"
-    NONE = "none"
-
-
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    total: int | None
-    limit: int
-    offset: int | None
-    next_cursor: str | None
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Response, status
 from fastapi.responses import JSONResponse
-from keel_db import IfMatch, check_if_match, set_etag
+from keel_db import IfMatch, Page, check_if_match, set_etag
 
 from tasks_tortoise.idempotency.dependencies import IdempotencyHeaderDep, replay
 from tasks_tortoise.idempotency.service import StoredAnswer
-from tasks_tortoise.pages import Page, PageRequestDep, fetch_page
+from tasks_tortoise.pages import PageRequestDep, fetch_page
 from tasks_tortoise.tasks import repository, service
 from tasks_tortoise.tasks.models import PRIORITY_MAX, PRIORITY_MIN, Task
 from tasks_tortoise.tasks.repository import TaskFilters
