@@ -19,7 +19,6 @@ a bug and stays a 500.
 from __future__ import annotations
 
 import logging
-import re
 import sqlite3
 from collections.abc import Mapping
 from typing import Any
@@ -30,28 +29,23 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from keel_db import ConstraintViolation, DomainError, Violation, unavailable_response
-from keel_db.classify import mysql_errno, sqlite_code, sqlstate
-from keel_db.errors import rejected_value_response, violation_detail
+from keel_db import (
+    ConstraintViolation,
+    DomainError,
+    Violation,
+    mysql_errno,
+    mysql_violation,
+    postgresql_violation,
+    rejected_value_response,
+    sqlite_code,
+    sqlstate,
+    unavailable_response,
+    violation_detail,
+)
 from tortoise.exceptions import BaseORMException, DBConnectionError
 
 logger = logging.getLogger(__name__)
 
-_PG_STATES = {
-    "23505": Violation.UNIQUE,
-    "23503": Violation.FOREIGN_KEY,
-    "23514": Violation.CHECK,
-    "23502": Violation.NOT_NULL,
-}
-_MYSQL_ERRNOS = {
-    1062: Violation.UNIQUE,
-    1451: Violation.FOREIGN_KEY,
-    1452: Violation.FOREIGN_KEY,
-    3819: Violation.CHECK,  # MySQL
-    4025: Violation.CHECK,  # MariaDB
-    1048: Violation.NOT_NULL,
-    1364: Violation.NOT_NULL,
-}
 # SQLite's extended result codes of SQLITE_CONSTRAINT (19).
 _SQLITE_CODES = {
     2067: Violation.UNIQUE,
@@ -60,7 +54,6 @@ _SQLITE_CODES = {
     275: Violation.CHECK,
     1299: Violation.NOT_NULL,
 }
-_MYSQL_KEY = re.compile(r"(?:for key|CONSTRAINT|constraint) [`']([^`']+)[`']")
 
 # "Not now": connection exception, transaction rollback, insufficient resources,
 # operator intervention (statement timeout, shutdown), system error.
@@ -114,17 +107,10 @@ def _sqlite_violation(orig: sqlite3.Error) -> ConstraintViolation:
 def constraint_violation(error: BaseException) -> ConstraintViolation | None:
     """Which constraint ``error`` says a write broke, or None if it is not about one."""
     orig = driver_error(error)
-    errno = _errno(orig)  # first: asyncmy's errors carry a coarse sqlstate too
-    if errno is not None:
-        if errno not in _MYSQL_ERRNOS:
-            return None
-        match = _MYSQL_KEY.search(str(orig.args[1]) if len(orig.args) > 1 else "")
-        name = match.group(1).rsplit(".", 1)[-1] if match else None
-        return ConstraintViolation(_MYSQL_ERRNOS[errno], name)
+    if _errno(orig) is not None:  # first: asyncmy's errors carry a coarse sqlstate too
+        return mysql_violation(orig)
     if isinstance(orig, asyncpg.IntegrityConstraintViolationError):
-        state = sqlstate(orig) or ""
-        kind = _PG_STATES.get(state, Violation.OTHER)
-        return ConstraintViolation(kind, getattr(orig, "constraint_name", None))
+        return postgresql_violation(orig)
     if isinstance(orig, sqlite3.IntegrityError):
         return _sqlite_violation(orig)
     return None

@@ -19,7 +19,16 @@ from typing import TYPE_CHECKING, Any
 
 from keel_db.bulk import insert_returning_ids, insert_rows
 from keel_db.cache import Cache, CacheStore, CacheUnavailableError, MemoryStore, NullStore
-from keel_db.classify import ConstraintViolation, Violation, constraint_violation
+from keel_db.classify import (
+    ConstraintViolation,
+    Violation,
+    constraint_violation,
+    mysql_errno,
+    mysql_violation,
+    postgresql_violation,
+    sqlite_code,
+    sqlstate,
+)
 from keel_db.cursors import CursorCodec, InvalidCursorError
 from keel_db.dependencies import (
     AnalyticsSessionDep,
@@ -49,6 +58,7 @@ from keel_db.errors import (
     RETRY_AFTER_SECONDS,
     ConstraintMessages,
     install_error_handlers,
+    rejected_value_response,
     unavailable_response,
     violation_detail,
 )
@@ -94,6 +104,7 @@ from keel_db.urls import (
 )
 from keel_db.versioning import (
     PRECONDITION_FAILED,
+    STALE_DETAIL,
     IfMatch,
     Versioned,
     bumped,
@@ -132,6 +143,7 @@ __all__ = [
     "NAMING_CONVENTION",
     "PRECONDITION_FAILED",
     "RETRY_AFTER_SECONDS",
+    "STALE_DETAIL",
     "AdmissionGate",
     "AnalyticsSessionDep",
     "AsyncSessionDep",
@@ -202,12 +214,18 @@ __all__ = [
     "insert_rows",
     "install_error_handlers",
     "json_array_contains",
+    "mysql_errno",
+    "mysql_violation",
     "new_timestamps",
     "pool_limits",
+    "postgresql_violation",
+    "rejected_value_response",
     "retrying",
     "run_env",
     "savepoint",
     "set_etag",
+    "sqlite_code",
+    "sqlstate",
     "standalone_transaction",
     "sync_url",
     "table_args",

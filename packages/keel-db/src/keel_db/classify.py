@@ -71,9 +71,20 @@ def _pg_constraint(orig: Any) -> str | None:
     diag = getattr(orig, "diag", None)  # psycopg
     if diag is not None and diag.constraint_name:
         return str(diag.constraint_name)
-    cause = getattr(orig, "__cause__", None)  # asyncpg
-    name = getattr(cause, "constraint_name", None)
-    return str(name) if name else None
+    # asyncpg: on its own error, or on the cause SQLAlchemy's adapter wraps.
+    for candidate in (orig, getattr(orig, "__cause__", None)):
+        name = getattr(candidate, "constraint_name", None)
+        if name:
+            return str(name)
+    return None
+
+
+def postgresql_violation(orig: Any) -> ConstraintViolation:
+    """The constraint a PostgreSQL integrity error (psycopg's or asyncpg's own
+    exception) names, by its SQLSTATE."""
+    return ConstraintViolation(
+        _PG_STATES.get(sqlstate(orig) or "", Violation.OTHER), _pg_constraint(orig)
+    )
 
 
 def mysql_errno(orig: Any) -> int | None:
@@ -81,8 +92,14 @@ def mysql_errno(orig: Any) -> int | None:
     return args[0] if args and isinstance(args[0], int) else None
 
 
-def _from_mysql(orig: Any, errno: int) -> ConstraintViolation:
-    kind = _MYSQL_ERRNOS.get(errno, Violation.OTHER)
+def mysql_violation(orig: Any) -> ConstraintViolation | None:
+    """The constraint a MySQL/MariaDB error (PyMySQL's, aiomysql's or asyncmy's own
+    exception) names, by its error number; None when the number is not about a
+    constraint."""
+    errno = mysql_errno(orig)
+    if errno not in _MYSQL_ERRNOS:
+        return None
+    kind = _MYSQL_ERRNOS[errno]
     match = _MYSQL_NAME.search(str(orig.args[1]) if len(orig.args) > 1 else "")
     # MySQL 8 says 'table.uq_name'; MariaDB says 'uq_name'.
     name = match.group(1).rsplit(".", 1)[-1] if match else None
@@ -112,16 +129,15 @@ def constraint_violation(error: sa_exc.DBAPIError) -> ConstraintViolation | None
     None when it is not about a constraint. (MariaDB reports a failed CHECK as an
     OperationalError, so this looks past the exception class.)"""
     orig = error.orig
-    errno = mysql_errno(orig)  # first: PyMySQL errors carry a (coarse) sqlstate too
-    if errno is not None:
-        if errno in _MYSQL_ERRNOS:
-            return _from_mysql(orig, errno)
-        return ConstraintViolation(Violation.OTHER) if _is_integrity(error) else None
+    if mysql_errno(orig) is not None:  # first: PyMySQL errors carry a (coarse) sqlstate too
+        found = mysql_violation(orig)
+        if found is None and _is_integrity(error):
+            return ConstraintViolation(Violation.OTHER)
+        return found
     if not _is_integrity(error):
         return None
-    state = sqlstate(orig)
-    if state is not None:
-        return ConstraintViolation(_PG_STATES.get(state, Violation.OTHER), _pg_constraint(orig))
+    if sqlstate(orig) is not None:
+        return postgresql_violation(orig)
     return _from_sqlite(str(orig))
 
 

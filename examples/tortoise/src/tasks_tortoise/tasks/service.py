@@ -10,9 +10,13 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
-from keel_db import InvalidInputError, NotFoundError, PreconditionFailedError
-from keel_db.errors import violation_detail
-from keel_db.versioning import STALE_DETAIL
+from keel_db import (
+    STALE_DETAIL,
+    InvalidInputError,
+    NotFoundError,
+    PreconditionFailedError,
+    violation_detail,
+)
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.expressions import F
