@@ -87,12 +87,19 @@ def _executable() -> str:
     return found
 
 
+def free_port() -> int:
+    """A port of 127.0.0.1 that nothing listens on now."""
+    return _free_port()
+
+
 @contextmanager
-def started_server() -> Iterator[str]:
-    """A ``secantusd-py`` on a free port of 127.0.0.1, in memory, for the block."""
-    port = _free_port()
+def started_server(*, port: int | None = None, storage: Path | None = None) -> Iterator[str]:
+    """A ``secantusd-py`` on 127.0.0.1 for the block: on ``port`` (else a free
+    one), keeping its data in the folder ``storage`` (else in memory), so a server
+    stopped and started again on the same two is the same database."""
+    port = port or _free_port()
     command = [_executable(), "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--storage-path", ":memory:", "--log-level", "WARNING"]
+    command += ["--storage-path", str(storage or ":memory:"), "--log-level", "WARNING"]
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(  # noqa: S603 - our own venv's server, fixed arguments
             command, stdout=log, stderr=subprocess.STDOUT

@@ -15,7 +15,15 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.helpers import API, count_posts, create_post, operations, signed_up_headers
+from keel.posts.models import PostDeletion
+from tests.helpers import (
+    API,
+    count_posts,
+    count_rows,
+    create_post,
+    operations,
+    signed_up_headers,
+)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("post_store")]
 
@@ -158,6 +166,9 @@ async def test_deleting_a_user_deletes_their_posts_and_only_theirs(
     response = await client.delete(f"{API}/users/{staying['id']}", headers=admin_headers)
     assert response.status_code == 204
     assert await count_posts(app) == 0
+    # Gone in the answer: nothing is left waiting in the outbox (or ever put there,
+    # with posts in SQL, where the cascade takes them).
+    assert await count_rows(app, PostDeletion.__table__) == 0  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from keel.config import Settings
     from keel.documents.client import DocumentDatabase
     from keel.observability import Metrics
+    from keel.posts.outbox import PostDeletionOutbox
     from keel.users.passwords import Passwords
     from keel.users.service import UserDeletionHook
 
@@ -26,8 +27,13 @@ class KeelContext:
     metrics: Metrics
     # DOCUMENT_DATABASE_URL's database (posts live there), or None: posts in SQL.
     documents: DocumentDatabase | None = None
-    # What else goes when a user is deleted (``keel.users.service.delete``).
-    on_user_deletion: tuple[UserDeletionHook, ...] = ()
+    # With posts in the document database: their deletion when a user's commits.
+    post_deletions: PostDeletionOutbox | None = None
+
+    @property
+    def on_user_deletion(self) -> tuple[UserDeletionHook, ...]:
+        """What else goes when a user is deleted (``keel.users.service.delete``)."""
+        return () if self.post_deletions is None else (self.post_deletions,)
 
 
 def keel_context(where: Request | FastAPI) -> KeelContext:

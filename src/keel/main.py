@@ -29,16 +29,16 @@ from keel.observability import router as metrics_router
 from keel.openapi import document_shared_answers
 from keel.orders.router import router as orders_router
 from keel.posts.mongo_schema import prepare_posts
-from keel.posts.mongo_store import delete_posts_of
+from keel.posts.outbox import PostDeletionOutbox
 from keel.posts.router import router as posts_router
 from keel.shutdown import CutRequestsAnswer503
 from keel.tasks.router import router as tasks_router
 from keel.users.passwords import Passwords
 from keel.users.router import router as users_router
-from keel.users.service import UserDeletionHook
 from keel_db import (
     CacheStore,
     DatabaseConfig,
+    KeelDB,
     MemoryStore,
     Migrations,
     NullStore,
@@ -91,14 +91,18 @@ def database_config(settings: Settings, metrics: Metrics) -> DatabaseConfig:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Keel's own start-up, inside keel_db's (the engines are up by now): the
     document database, when configured, must answer, and gets the posts'
-    collection, validator and indexes; its client is closed at shutdown."""
+    collection, validator and indexes, and the outbox of post deletions its
+    drainer; both are stopped at shutdown."""
     context = keel_context(app)
     documents = context.documents
     if documents is not None:
         await documents.start()
+    outbox = context.post_deletions
     try:
         if documents is not None:
             await prepare_posts(documents.database)
+        if outbox is not None:
+            outbox.start(KeelDB.of(app).database)
         if context.settings.environment != "test":
             # Start-up objects (modules, mappers, compiled statements) live for good:
             # out of the collector's sight, full collections stay short (p99 of
@@ -107,23 +111,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             gc.freeze()
         yield
     finally:
+        if outbox is not None:
+            await outbox.stop()
         if documents is not None:
             await documents.stop()
-
-
-def _user_deletion_hooks(documents: DocumentDatabase | None) -> tuple[UserDeletionHook, ...]:
-    """With posts in the document database, a user's deletion deletes them there
-    too (SQL's cascade reaches only the SQL store), in the user's transaction: if
-    the document database does not answer, the user stays and the answer is 503.
-    (Deleting the user at once and their posts when it answers again needs an
-    outbox, still to come.)"""
-    if documents is None:
-        return ()
-
-    async def delete_their_posts(user_id: int) -> None:
-        await delete_posts_of(documents.database, author_id=user_id)
-
-    return (delete_their_posts,)
 
 
 def _cache_store(settings: Settings) -> CacheStore:
@@ -204,7 +195,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         Passwords.from_settings(settings),
         metrics,
         documents,
-        on_user_deletion=_user_deletion_hooks(documents),
+        post_deletions=None if documents is None else PostDeletionOutbox(documents),
     )
     wire(app, database_config(settings, metrics), context=context)
     install_document_error_handlers(app)

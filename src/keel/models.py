@@ -12,7 +12,7 @@ from keel.idempotency.models import IdempotencyKey
 from keel.items import models as items
 from keel.items.models import Item
 from keel.orders.models import Order, OrderLine
-from keel.posts.models import Post
+from keel.posts.models import Post, PostDeletion
 from keel.tasks import models as tasks
 from keel.tasks.models import Task, TaskTransfer
 from keel.users import models as users
@@ -38,6 +38,7 @@ __all__ = [
     "Order",
     "OrderLine",
     "Post",
+    "PostDeletion",
     "Task",
     "TaskTransfer",
     "Team",

@@ -31,3 +31,17 @@ class Post(SQLModel, table=True):
     updated_at: datetime = Field(
         default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utcnow}
     )
+
+
+class PostDeletion(SQLModel, table=True):
+    """The posts outbox: "delete the posts ``author_id`` wrote up to ``deleted_at``
+    from the document database". Written in the transaction that deletes the user
+    (so it exists exactly when the deletion committed) and removed once the posts
+    are gone (``keel.posts.outbox``). No foreign key: the user is gone by then."""
+
+    __tablename__ = "post_deletions"
+    __table_args__ = table_args()
+
+    id: int | None = Field(default=None, primary_key=True)
+    author_id: int
+    deleted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -279,10 +279,3 @@ async def _increment_counter(counters: AsyncCollection[Document]) -> int:
     )
     assert counter is not None  # upserted, and returned as it is after
     return int(counter["last_id"])
-
-
-async def delete_posts_of(database: AsyncDatabase[Document], *, author_id: int) -> int:
-    """Delete every post ``author_id`` wrote (their user is being deleted: SQL's
-    cascade does this for the SQL store). Idempotent; how many went."""
-    result = await database[POSTS].delete_many({"author_id": author_id})
-    return result.deleted_count

@@ -6,8 +6,8 @@ Uniqueness of email and username is left to the database: a clash raises an
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -26,10 +26,18 @@ from keel_db import (
 
 USER_NOT_FOUND = "User not found."
 
-# Called with a user's id inside the transaction that deletes the user, for what
-# another domain keeps of theirs where SQL's cascades do not reach (their posts in
-# the document database); an error rolls the deletion back.
-UserDeletionHook = Callable[[int], Awaitable[None]]
+
+class UserDeletionHook(Protocol):
+    """What another domain does when a user is deleted, for what it keeps of
+    theirs where SQL's cascades do not reach (their posts in the document
+    database)."""
+
+    async def before_commit(self, session: AsyncSession, user_id: int) -> None:
+        """Inside the deleting transaction, after the DELETE: what it writes
+        commits with the deletion; an error rolls the deletion back."""
+
+    async def after_commit(self, user_id: int) -> None:
+        """Once the deletion has committed; it must not raise."""
 
 
 def build_user(data: UserCreate, *, hashed_password: str, is_admin: bool = False) -> User:
@@ -115,17 +123,17 @@ async def update(
 async def delete(
     *, session: AsyncSession, user: User, also: Sequence[UserDeletionHook] = ()
 ) -> None:
-    """Delete the user; SQL's cascades take what they own there. ``also`` runs,
-    with the user's id, after the DELETE and before the commit: what it deletes
-    elsewhere (their posts in the document database) goes first, and when it
-    fails the user stays, so nothing of theirs is left behind for good."""
+    """Delete the user; SQL's cascades take what they own there, and each of
+    ``also`` what it keeps elsewhere (``UserDeletionHook``)."""
     user_id = user.id
     assert user_id is not None  # a stored user
     async with transaction(session):
         await session.delete(user)
         await session.flush()
         for hook in also:
-            await hook(user_id)
+            await hook.before_commit(session, user_id)
+    for hook in also:
+        await hook.after_commit(user_id)
 
 
 async def get(session: AsyncSession, *, user_id: int) -> User:
