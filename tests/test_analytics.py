@@ -19,13 +19,13 @@ from keel_db import KeelDB, sync_url
 from keel_db.models import new_timestamps
 from keel_db.monitoring import count_queries
 from tests.conftest import make_settings
-from tests.helpers import API, PASSWORD, signed_up_headers, token_for
+from tests.helpers import API, PASSWORD, operations, signed_up_headers, token_for
 
 pytestmark = pytest.mark.anyio
 
 
 async def test_user_activity_counts_posts_and_tasks(
-    client: httpx.AsyncClient, app: FastAPI, admin_headers: dict[str, str]
+    client: httpx.AsyncClient, app: FastAPI, admin_headers: dict[str, str], post_store: str
 ) -> None:
     writer, w = await signed_up_headers(client)
     for content in ("four", "eight ch", "ünï"):
@@ -34,7 +34,7 @@ async def test_user_activity_counts_posts_and_tasks(
     for n in range(4):
         body = {"title": f"t{n}", "completed": n % 2 == 0}
         assert (await client.post(f"{API}/tasks", json=body, headers=w)).status_code == 201
-    with count_queries(KeelDB.of(app).analytics.engine) as log:
+    with count_queries(KeelDB.of(app).analytics.engine) as log, operations(app) as done:
         response = await client.get(f"{API}/analytics/users", headers=admin_headers)
     assert response.status_code == 200
     rows = {row["username"]: row for row in response.json()["items"]}
@@ -49,6 +49,10 @@ async def test_user_activity_counts_posts_and_tasks(
     assert rows["root"]["post_count"] == 0
     assert rows["root"]["avg_content_length"] is None
     assert log.count == 2  # the page and its total, on the analytics engine
+    # With posts in MongoDB, their figures for the whole page in one pipeline.
+    assert [command.name for command in done.documents] == (
+        ["aggregate"] if post_store == "mongodb" else []
+    )
 
 
 async def test_analytics_is_for_admins(client: httpx.AsyncClient) -> None:

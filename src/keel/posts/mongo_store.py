@@ -279,3 +279,27 @@ async def _increment_counter(counters: AsyncCollection[Document]) -> int:
     )
     assert counter is not None  # upserted, and returned as it is after
     return int(counter["last_id"])
+
+
+async def post_activity(
+    database: AsyncDatabase[Document], author_ids: list[int]
+) -> dict[int, tuple[int, float]]:
+    """Per author of ``author_ids`` who wrote any: their posts' count and mean
+    content length in characters (code points, as SQL's ``char_length``), from
+    one pipeline over the author index."""
+    grouped = await database[POSTS].aggregate(
+        [
+            {"$match": {"author_id": {"$in": [a for a in author_ids if a in INT64]}}},
+            {
+                "$group": {
+                    "_id": "$author_id",
+                    "post_count": {"$sum": 1},
+                    "avg_content_length": {"$avg": {"$strLenCP": "$content"}},
+                }
+            },
+        ]
+    )
+    return {
+        row["_id"]: (row["post_count"], row["avg_content_length"])
+        for row in await grouped.to_list()
+    }
