@@ -23,7 +23,16 @@ from keel.config import Settings
 from keel.context import keel_context
 from keel.documents.client import DocumentDatabase
 from keel.posts.models import Post
-from keel.posts.mongo_schema import COUNTERS, INDEXES, POSTS, VALIDATOR, prepare_posts
+from keel.posts.mongo_schema import (
+    BY_CATEGORY,
+    BY_TAG,
+    COUNTERS,
+    INDEXES,
+    POSTS,
+    VALIDATOR,
+    DocumentSchemaError,
+    prepare_posts,
+)
 from keel.posts.mongo_store import MongoPostStore
 from keel.posts.schemas import PostCreate, PostFilters, PostUpdate
 from keel.posts.seed import DEMO_POSTS
@@ -245,3 +254,38 @@ async def test_demo_seeding_fills_the_document_store_once(
     again = await anyio.to_thread.run_sync(lambda: seed(settings, demo=True))
     assert again["demo posts"] == 0
     assert len(await cursor_walk(client, "/posts", limit=50)) == demo + 1
+
+
+async def test_db_check_reports_a_missing_or_changed_index_and_a_foreign_validator(
+    app: FastAPI, settings: Settings
+) -> None:
+    assert settings.document_database_url is not None
+    env = {
+        "DATABASE_URL": settings.database_url,
+        "DOCUMENT_DATABASE_URL": settings.document_database_url,
+    }
+    check = partial(CliRunner().invoke, cli, ["db", "check"], env=env)
+    result = await anyio.to_thread.run_sync(check)
+    assert result.exit_code == 0, result.output
+    assert "the posts' collection has Keel's validator and indexes" in result.output
+
+    database = documents_of(app).database
+    await database[POSTS].drop_index(BY_TAG)
+    await database[POSTS].drop_index(BY_CATEGORY)
+    await database[POSTS].create_index([("category", 1)], name=BY_CATEGORY)
+    await database.command("collMod", POSTS, validator={"title": {"$type": "string"}})
+    try:
+        result = await anyio.to_thread.run_sync(check)
+        assert result.exit_code == 1
+        assert "\nkeel: error: the document database differs: " in result.output
+        assert "the 'posts' collection's validator is not Keel's" in result.output
+        assert f"index {BY_TAG} is missing" in result.output
+        changed = f"index {BY_CATEGORY} is on [('category', 1)], not [('category', 1), "
+        assert changed in result.output
+        # A start-up makes what is missing, but rebuilds no index behind anyone's back.
+        with pytest.raises(DocumentSchemaError, match=re.escape(changed)):
+            await prepare_posts(database)
+    finally:
+        await database[POSTS].drop_index(BY_CATEGORY)
+    await prepare_posts(database)
+    assert (await anyio.to_thread.run_sync(check)).exit_code == 0

@@ -6,6 +6,7 @@ Every command reads the same settings as the server (``DATABASE_URL`` and friend
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import signal
@@ -167,10 +168,31 @@ def revision(
 
 @db_app.command()
 def check() -> None:
-    """Fail if the models and the migrated database disagree."""
+    """Fail if the models and the migrated database disagree (and, with
+    DOCUMENT_DATABASE_URL set, if the posts' collection lacks Keel's validator or
+    indexes, or has them otherwise)."""
     with _fail_clearly():
-        migrations_for(_settings()).check()
+        settings = _settings()
+        migrations_for(settings).check()
         typer.echo("No differences: the models and the migrations agree.")
+        if settings.document_database_url is not None:
+            problems = asyncio.run(_document_differences(settings))
+            if problems:
+                raise RuntimeError("the document database differs: " + "; ".join(problems))
+            typer.echo("No differences: the posts' collection has Keel's validator and indexes.")
+
+
+async def _document_differences(settings: Settings) -> list[str]:
+    from keel.documents.client import DocumentDatabase
+    from keel.posts.mongo_schema import differences
+
+    documents = DocumentDatabase.from_settings(settings)
+    assert documents is not None  # DOCUMENT_DATABASE_URL is set
+    await documents.start()
+    try:
+        return await differences(documents.database)
+    finally:
+        await documents.stop()
 
 
 @db_app.command("seed")

@@ -13,12 +13,15 @@ date keeps milliseconds only, the SQL store keeps microseconds, and both stores
 must answer the same, down to the last digit of a timestamp and the order of
 posts written in the same millisecond.
 
+``keel db check`` compares what a server has with this (``differences``).
+
 Several workers may start at once: creating an index that exists is a no-op, and a
 collection that exists already gets the current validator (``collMod``); the
 first to create wins and the others agree with it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
 POSTS = "posts"
 COUNTERS = "counters"
 NAMESPACE_EXISTS = 48
+INDEX_CONFLICTS = {85, 86}  # IndexOptionsConflict, IndexKeySpecsConflict
 
 _INTEGER = {"bsonType": ["int", "long"]}
 _MICROSECONDS = {
@@ -99,9 +103,16 @@ INDEXES = [
 ]
 
 
+class DocumentSchemaError(RuntimeError):
+    """The posts collection has an index by one of Keel's names, built otherwise."""
+
+
 async def prepare_posts(database: AsyncDatabase[dict[str, Any]]) -> None:
     """The posts collection with its validator and indexes, made or brought up to
-    date. Safe to run from every worker at once, and at every start."""
+    date. Safe to run from every worker at once, and at every start. An index of
+    Keel's name with other keys or options is not rebuilt behind anyone's back (on
+    a large collection that is an operation to plan): ``DocumentSchemaError``
+    names it, and the app does not start."""
     try:
         # No listCollections first: two workers would both see no collection.
         await database.create_collection(POSTS, check_exists=False, **VALIDATION)
@@ -109,4 +120,37 @@ async def prepare_posts(database: AsyncDatabase[dict[str, Any]]) -> None:
         if error.code != NAMESPACE_EXISTS:
             raise
         await database.command("collMod", POSTS, **VALIDATION)
-    await database[POSTS].create_indexes(INDEXES)
+    try:
+        await database[POSTS].create_indexes(INDEXES)
+    except OperationFailure as error:
+        if error.code not in INDEX_CONFLICTS:
+            raise
+        problems = [p for p in await differences(database) if p.startswith("index ")]
+        raise DocumentSchemaError(
+            f"the {POSTS!r} collection has an index of Keel's name built otherwise "
+            f"({'; '.join(problems) or error.code}): drop it (db.{POSTS}.dropIndex(name)) "
+            "and start again, and Keel makes it as it should be"
+        ) from None
+
+
+def _keys(index: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    return [(field, direction) for field, direction in index["key"].items()]
+
+
+async def differences(database: AsyncDatabase[dict[str, Any]]) -> list[str]:
+    """What the posts collection lacks, or has otherwise, of the validator and
+    indexes above, one sentence each; empty when it is as Keel makes it."""
+    found = await (await database.list_collections(filter={"name": POSTS})).to_list()
+    if not found:
+        return [f"the {POSTS!r} collection does not exist (Keel makes it at start-up)"]
+    problems = []
+    if found[0].get("options", {}).get("validator") != VALIDATOR:
+        problems.append(f"the {POSTS!r} collection's validator is not Keel's")
+    indexes = {index["name"]: _keys(index) async for index in await database[POSTS].list_indexes()}
+    for expected in INDEXES:
+        name, keys = expected.document["name"], _keys(expected.document)
+        if name not in indexes:
+            problems.append(f"index {name} is missing")
+        elif indexes[name] != keys:
+            problems.append(f"index {name} is on {indexes[name]}, not {keys}")
+    return problems
