@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from keel_db.engine import EngineSettings, make_sync_engine
 from keel_db.testing import drop_database
 from keel_db.urls import backend_name, sync_url
 from tests.conftest import new_database
+from tests.fault_load import Answer, Load, Outage, timed
 from tests.fault_server import (
     KeelServer,
     accepts_connections,
@@ -82,60 +83,6 @@ AFTER_SECONDS = 8.0
 RECOVERY_BOUND = 5.0
 
 
-@dataclass
-class Answer:
-    started: float
-    ended: float
-    status: int | str  # the HTTP status, or the transport error's name
-    retry_after: str | None
-    title: str = ""
-    body: Any = None
-
-    @property
-    def seconds(self) -> float:
-        return self.ended - self.started
-
-
-@dataclass
-class Outage:
-    """When the server was confirmed down, when it was told to start and when it
-    answered again (``time.monotonic()``)."""
-
-    down: float = 0.0
-    restarting: float = 0.0
-    back: float = 0.0
-
-    def covers(self, answer: Answer) -> bool:
-        """The request was sent and answered while the server was down."""
-        return self.down <= answer.started and answer.ended <= self.restarting
-
-
-@dataclass
-class Load:
-    writes: list[Answer] = field(default_factory=list)
-    probes: dict[str, list[Answer]] = field(
-        default_factory=lambda: {"/health/ready": [], "/health/live": []}
-    )
-    stop: anyio.Event = field(default_factory=anyio.Event)
-
-
-async def _timed(client: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> Answer:
-    started = time.monotonic()
-    try:
-        response = await client.request(method, path, **kwargs)
-    except httpx.TransportError as error:
-        return Answer(started, time.monotonic(), type(error).__name__, None)
-    is_json = response.headers.get("content-type") == "application/json"
-    body = response.json() if is_json else response.text
-    return Answer(
-        started,
-        time.monotonic(),
-        response.status_code,
-        response.headers.get("retry-after"),
-        body=body,
-    )
-
-
 async def _write_steadily(server: KeelServer, load: Load, client_number: int) -> None:
     """One client: sign up, then create tasks with unique titles until told to stop."""
     async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
@@ -144,7 +91,7 @@ async def _write_steadily(server: KeelServer, load: Load, client_number: int) ->
         while not load.stop.is_set():
             serial += 1
             title = f"client {client_number} task {serial}"
-            answer = await _timed(
+            answer = await timed(
                 client, "POST", f"{API}/tasks", json={"title": title}, headers=headers
             )
             answer.title = title
@@ -157,7 +104,7 @@ async def _probe(server: KeelServer, load: Load) -> None:
     async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
         while not load.stop.is_set():
             for path, answers in load.probes.items():
-                answers.append(await _timed(client, "GET", path))
+                answers.append(await timed(client, "GET", path))
             await anyio.sleep(0.25)
 
 
@@ -255,9 +202,7 @@ async def _round(clients: list[tuple[httpx.AsyncClient, Any]]) -> list[Answer]:
 
     async def write(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
         title = f"task {len(answers)} {time.monotonic()}"
-        answer = await _timed(
-            client, "POST", f"{API}/tasks", json={"title": title}, headers=headers
-        )
+        answer = await timed(client, "POST", f"{API}/tasks", json={"title": title}, headers=headers)
         answer.title = title
         answers.append(answer)
 
@@ -380,7 +325,7 @@ async def _wait_until_in_use(server: KeelServer, connections: int) -> None:
 async def _patch(server: KeelServer, path: str, headers: dict[str, str], body: Any) -> Answer:
     """One PATCH on a connection of its own."""
     async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
-        return await _timed(client, "PATCH", path, json=body, headers=headers)
+        return await timed(client, "PATCH", path, json=body, headers=headers)
 
 
 @pytest.mark.parametrize("own_database", ["sqlite", "postgresql", "mariadb"], indirect=True)

@@ -1,0 +1,65 @@
+"""What the fault tests measure: every request's answer and timing under a load
+that runs while a server goes away and comes back."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import httpx
+
+
+@dataclass
+class Answer:
+    started: float
+    ended: float
+    status: int | str  # the HTTP status, or the transport error's name
+    retry_after: str | None
+    title: str = ""
+    body: Any = None
+
+    @property
+    def seconds(self) -> float:
+        return self.ended - self.started
+
+
+@dataclass
+class Outage:
+    """When the server was confirmed down, when it was told to start and when it
+    answered again (``time.monotonic()``)."""
+
+    down: float = 0.0
+    restarting: float = 0.0
+    back: float = 0.0
+
+    def covers(self, answer: Answer) -> bool:
+        """The request was sent and answered while the server was down."""
+        return self.down <= answer.started and answer.ended <= self.restarting
+
+
+@dataclass
+class Load:
+    writes: list[Answer] = field(default_factory=list)
+    probes: dict[str, list[Answer]] = field(
+        default_factory=lambda: {"/health/ready": [], "/health/live": []}
+    )
+    stop: anyio.Event = field(default_factory=anyio.Event)
+
+
+async def timed(client: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> Answer:
+    started = time.monotonic()
+    try:
+        response = await client.request(method, path, **kwargs)
+    except httpx.TransportError as error:
+        return Answer(started, time.monotonic(), type(error).__name__, None)
+    is_json = response.headers.get("content-type") == "application/json" and response.content
+    body = response.json() if is_json else response.text
+    return Answer(
+        started,
+        time.monotonic(),
+        response.status_code,
+        response.headers.get("retry-after"),
+        body=body,
+    )
