@@ -15,13 +15,23 @@ bootstrap() {
     fi
     local stamp=".venv/.installed-$(basename "$lock")"
     local want
-    want="$(cat "$lock" pyproject.toml packages/keel-db/pyproject.toml | sha256sum | cut -d' ' -f1)"
+    local projects=(packages/keel-db .)
+    # The test locks (dev, and bench, which includes it) also hold examples/tortoise:
+    # Keel's task tests run against it too.
+    if grep -q '^tortoise-orm==' "$lock"; then
+        projects+=(examples/tortoise)
+    fi
+    want="$(cat "$lock" pyproject.toml packages/keel-db/pyproject.toml examples/tortoise/pyproject.toml | sha256sum | cut -d' ' -f1)"
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
         echo "Installing locked dependencies from $lock ..." >&2
         .venv/bin/python -m pip install --quiet --upgrade pip
         .venv/bin/python -m pip install --quiet --require-hashes -r "$lock"
-        # The lock holds every dependency of both; these two are this checkout.
-        .venv/bin/python -m pip install --quiet --no-deps -e packages/keel-db -e .
+        # The lock holds every dependency of these; they are this checkout.
+        local editable=()
+        for project in "${projects[@]}"; do
+            editable+=(-e "$project")
+        done
+        .venv/bin/python -m pip install --quiet --no-deps "${editable[@]}"
         echo "$want" > "$stamp"
     fi
     export PATH="$PWD/.venv/bin:$PATH"

@@ -7,7 +7,8 @@ server that does not answer fails the run; elsewhere its tests are skipped.
 
 The posts tests run on both post stores too (``post_store``): in the SQL database,
 and in MongoDB (``tests.document_server``) with SQLite and PostgreSQL as the SQL
-side.
+side. The task tests run on both apps too (``tasks_app``): Keel, and the tasks API
+on Tortoise ORM in examples/tortoise (``tests.tortoise_app``), on each database.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from keel.posts.mongo_schema import POSTS
 from keel.tables import metadata
 from keel_db import Database, KeelDB, backend_name
 from keel_db.testing import delete_all_rows, drop_database, new_test_database
-from tests import document_server
+from tests import document_server, tortoise_app
 
 REDIS_URL = os.environ.get("KEEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 SERVERS = {
@@ -44,6 +45,8 @@ DATABASES = ["sqlite", "postgresql", "mariadb"]
 # Where posts live; MongoDB's SQL side is SQLite or PostgreSQL (not MariaDB, for time).
 POST_STORES = ["sql", "mongodb"]
 DOCUMENT_STORE_SQL_SIDES = {"sqlite", "postgresql"}
+# The apps serving the tasks API: Keel, and examples/tortoise.
+TASKS_APPS = ["keel", "tortoise"]
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -143,6 +146,29 @@ def post_store(request: pytest.FixtureRequest) -> str:
     return store
 
 
+@pytest.fixture(params=TASKS_APPS)
+def tasks_app(request: pytest.FixtureRequest) -> str:
+    """Which app serves this test: "keel", or "tortoise" (examples/tortoise, on a
+    database of its own). The task tests take it with
+    ``pytest.mark.usefixtures("tasks_app")``; on "tortoise", a test that needs what
+    only Keel has (an administrator, a route of another domain) is deselected
+    (``pytest_collection_modifyitems``)."""
+    kind: str = request.param
+    return kind
+
+
+@pytest.fixture(scope="session")
+def tortoise_database_url(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A fresh database of ``database_url``'s kind for the Tortoise example (its own
+    migrations make its tables when it starts), dropped at the end."""
+    kind = {"mysql": "mariadb"}.get(backend_name(database_url), backend_name(database_url))
+    url = new_database(kind, tmp_path_factory.mktemp("tortoise"))
+    yield url
+    drop_database(url)
+
+
 @pytest.fixture
 def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
     """The app's settings on ``database_url``; with posts in MongoDB when the test
@@ -154,8 +180,13 @@ def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    """The app on the test database, lifespan run, tables (and posts) emptied first."""
+async def app(settings: Settings, request: pytest.FixtureRequest) -> AsyncIterator[FastAPI]:
+    """The app on the test database, lifespan run, tables (and posts) emptied first;
+    the Tortoise example instead when the test runs on ``tasks_app`` "tortoise"."""
+    if "tasks_app" in request.fixturenames and request.getfixturevalue("tasks_app") == "tortoise":
+        async with tortoise_app.started(request.getfixturevalue("tortoise_database_url")) as other:
+            yield other
+        return
     application = create_app(settings)
     async with LifespanManager(application):
         database: Database = KeelDB.of(application).database
@@ -173,18 +204,25 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
+def _runs_here(item: pytest.Item) -> bool:
+    """Posts in MongoDB run with SQLite and PostgreSQL as the SQL side only; the
+    Tortoise example runs the task tests that need nothing only Keel has (an
+    administrator, or a test marked ``keel_only`` for a route it does not serve)."""
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params if callspec is not None else {}
+    sql_side = params.get("database_url")
+    if params.get("post_store") == "mongodb" and sql_side not in DOCUMENT_STORE_SQL_SIDES:
+        return sql_side is None
+    if params.get("tasks_app") == "tortoise":
+        fixtures = getattr(item, "fixturenames", ())
+        return "admin_headers" not in fixtures and item.get_closest_marker("keel_only") is None
+    return True
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Posts in MongoDB run with SQLite and PostgreSQL as the SQL side only."""
     kept, dropped = [], []
     for item in items:
-        callspec = getattr(item, "callspec", None)
-        params = callspec.params if callspec is not None else {}
-        sql_side = params.get("database_url")
-        on_documents = params.get("post_store") == "mongodb"
-        if on_documents and sql_side is not None and sql_side not in DOCUMENT_STORE_SQL_SIDES:
-            dropped.append(item)
-        else:
-            kept.append(item)
+        (kept if _runs_here(item) else dropped).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
@@ -194,12 +232,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 _DB_ID = re.compile(r"\[(?:[^\]]*-)?(sqlite|postgresql|mariadb)(?:-[^\]]*)?\]")
 _DOCUMENT_STORE_ID = re.compile(r"\[(?:[^\]]*-)?mongodb(?:-[^\]]*)?\]")
+_TORTOISE_ID = re.compile(r"\[(?:[^\]]*-)?tortoise(?:-[^\]]*)?\]")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Outcomes per SQL database, and a "mongodb" row for the tests whose posts
-    lived in MongoDB (counted above too, under their SQL side)."""
-    counts: dict[str, Counter[str]] = {kind: Counter() for kind in [*DATABASES, "mongodb"]}
+    """Outcomes per SQL database, a "mongodb" row for the tests whose posts lived
+    in MongoDB and a "tortoise" row for the task tests the Tortoise example served
+    (both counted above too, under their SQL database)."""
+    rows = [*DATABASES, "mongodb", "tortoise"]
+    counts: dict[str, Counter[str]] = {kind: Counter() for kind in rows}
     for outcome in ("passed", "failed", "error", "skipped"):
         for report in terminalreporter.stats.get(outcome, []):
             nodeid = getattr(report, "nodeid", "")
@@ -216,8 +257,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
                 counts[match.group(1)][outcome_key] += 1
             if _DOCUMENT_STORE_ID.search(nodeid):
                 counts["mongodb"][outcome_key] += 1
+            if _TORTOISE_ID.search(nodeid):
+                counts["tortoise"][outcome_key] += 1
     terminalreporter.section("tests per database")
-    for kind in [*DATABASES, "mongodb"]:
+    for kind in rows:
         c = counts[kind]
         terminalreporter.write_line(
             f"{kind:<11} {c['passed']:4d} passed, {c['failed']:3d} failed, "

@@ -13,6 +13,7 @@ import httpx
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import MetaData, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import FromClause
 
 from keel.context import keel_context
@@ -21,6 +22,7 @@ from keel.posts.models import Post
 from keel.posts.mongo_schema import POSTS
 from keel_db import Database, EngineSettings, KeelDB, QueryLog, count_queries
 from keel_db.pool import AdmissionGate
+from tests import tortoise_app
 
 API = "/api/v1"
 PASSWORD = "correct horse battery"
@@ -62,10 +64,27 @@ async def signed_up_headers(
     return user, {"Authorization": f"Bearer {token}"}
 
 
+def sql_engine(app: FastAPI) -> AsyncEngine:
+    """An engine on the app's primary database: Keel's own, or the one a test made
+    beside the Tortoise example (``tests.tortoise_app``)."""
+    return tortoise_app.engine_of(app) or KeelDB.of(app).database.engine
+
+
+@contextmanager
+def statements(app: FastAPI) -> Iterator[QueryLog]:
+    """The statements the app sent to its primary inside the block (``.queries``
+    without transaction control, ``.count``), whichever ORM sent them."""
+    if tortoise_app.engine_of(app) is not None:
+        with tortoise_app.statements() as log:
+            yield log
+        return
+    with count_queries(KeelDB.of(app).database.engine) as log:
+        yield log
+
+
 async def count_rows(app: FastAPI, table: FromClause, *where: Any) -> int:
     """Rows in ``table`` (matching ``where``), read straight from the database."""
-    database: Database = KeelDB.of(app).database
-    async with database.engine.connect() as connection:
+    async with sql_engine(app).connect() as connection:
         statement = select(func.count()).select_from(table)
         if where:
             statement = statement.where(*where)

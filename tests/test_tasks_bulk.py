@@ -9,11 +9,10 @@ import pytest
 from fastapi import FastAPI
 
 from keel.tasks.models import Task
-from keel_db import KeelDB
-from keel_db.monitoring import count_queries
-from tests.helpers import API, bulk_tasks, count_rows, create_task, signed_up_headers
+from tests.helpers import API, bulk_tasks, count_rows, create_task, signed_up_headers, statements
 
-pytestmark = pytest.mark.anyio
+# Each test runs on Keel and on the Tortoise example (conftest.tasks_app).
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("tasks_app")]
 
 tasks = Task.__table__  # type: ignore[attr-defined]
 
@@ -27,7 +26,7 @@ async def test_atomic_bulk_creates_all_in_order_with_multi_row_inserts(
 ) -> None:
     _, headers = await signed_up_headers(client)
     batch = titled(*(f"t{n:04d}" for n in range(300)), priority=2)
-    with count_queries(KeelDB.of(app).database.engine) as log:
+    with statements(app) as log:
         response = await client.post(f"{API}/tasks/bulk", json={"tasks": batch}, headers=headers)
     assert response.status_code == 201
     body = response.json()

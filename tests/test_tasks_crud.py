@@ -8,10 +8,10 @@ from fastapi import FastAPI
 from sqlalchemy import exc, insert
 
 from keel.tasks.models import Task, TaskTransfer
-from keel_db import Database, KeelDB
-from tests.helpers import API, count_rows, create_task, signed_up_headers
+from tests.helpers import API, count_rows, create_task, signed_up_headers, sql_engine
 
-pytestmark = pytest.mark.anyio
+# Each test runs on Keel and on the Tortoise example (conftest.tasks_app).
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("tasks_app")]
 
 tasks = Task.__table__  # type: ignore[attr-defined]
 transfers = TaskTransfer.__table__  # type: ignore[attr-defined]
@@ -88,12 +88,11 @@ async def test_the_database_enforces_the_priority_range_too(
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:
     user, _ = await signed_up_headers(client)
-    database: Database = KeelDB.of(app).database
     row = {"owner_id": user["id"], "title": "direct", "priority": 9, "completed": False}
     from keel_db.models import utcnow
 
     row |= {"created_at": utcnow(), "updated_at": utcnow()}
-    async with database.engine.begin() as connection:
+    async with sql_engine(app).begin() as connection:
         with pytest.raises(exc.DBAPIError):
             await connection.execute(insert(tasks).values(row))
     assert await count_rows(app, tasks) == 0
@@ -182,3 +181,11 @@ async def test_deleting_a_user_deletes_their_tasks(client: httpx.AsyncClient, ap
     await create_task(client, headers)
     assert (await client.delete(f"{API}/users/me", headers=headers)).status_code == 204
     assert await count_rows(app, tasks) == 0
+
+
+async def test_the_app_under_test_is_the_one_the_parameter_names(
+    app: FastAPI, tasks_app: str, client: httpx.AsyncClient
+) -> None:
+    """So that a fixture that quietly served Keel twice would fail here."""
+    title = (await client.get("/openapi.json")).json()["info"]["title"]
+    assert title == {"keel": "Keel", "tortoise": "Tasks on Tortoise ORM"}[tasks_app]

@@ -12,11 +12,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from keel_db import KeelDB
-from keel_db.monitoring import count_queries
-from tests.helpers import API, bulk_tasks, create_task, signed_up_headers
+from tests.helpers import API, bulk_tasks, create_task, signed_up_headers, statements
 
-pytestmark = pytest.mark.anyio
+# Each test runs on Keel and on the Tortoise example (conftest.tasks_app).
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("tasks_app")]
 
 Headers = dict[str, str]
 
@@ -230,7 +229,7 @@ async def _queries_for(
     """Statements run by the second of two identical calls (the first one fills the
     caches, the caller's principal among them, so every count is of a warm call)."""
     await client.get(url, params=params, headers=headers)
-    with count_queries(KeelDB.of(app).database.engine) as log:
+    with statements(app) as log:
         response = await client.get(url, params=params, headers=headers)
     assert response.status_code == 200, response.text
     return log.count

@@ -7,11 +7,10 @@ import pytest
 from fastapi import FastAPI
 
 from keel.tasks.models import Task, TaskTransfer
-from keel_db import KeelDB
-from keel_db.monitoring import count_queries
-from tests.helpers import API, count_rows, create_task, signed_up_headers
+from tests.helpers import API, count_rows, create_task, signed_up_headers, statements
 
-pytestmark = pytest.mark.anyio
+# Each test runs on Keel and on the Tortoise example (conftest.tasks_app).
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("tasks_app")]
 
 tasks = Task.__table__  # type: ignore[attr-defined]
 transfers = TaskTransfer.__table__  # type: ignore[attr-defined]
@@ -25,7 +24,7 @@ async def test_stats_in_one_query(client: httpx.AsyncClient, app: FastAPI) -> No
     for priority, completed in ((1, True), (2, False), (4, False)):
         await create_task(client, headers, priority=priority, completed=completed)
     await create_task(client, other, priority=5)
-    with count_queries(KeelDB.of(app).database.engine) as log:
+    with statements(app) as log:
         response = await client.get(f"{API}/tasks/stats", headers=headers)
     assert response.json() == {"total": 3, "completed": 1, "pending": 2, "avg_priority": 2.33}
     aggregates = [q for q in log.queries if "count(" in q.lower()]
