@@ -1,0 +1,169 @@
+"""Hot reads below SQLAlchemy's execution path: ``PreparedRead``.
+
+A ``PreparedRead`` is a SELECT built with SQLAlchemy (portable, parameterised, its
+columns typed), compiled once per dialect on first use, and run on a connection
+checked out of the engine's own pool (so the pool's limits, fairness, pings and
+per-connection set-up all apply):
+
+* on asyncpg, straight through the driver: ``Connection.fetch`` with asyncpg's cache
+  of prepared statements, so from the second use on a connection a read is one
+  Bind/Execute round trip, and SQLAlchemy's Connection, cursor and result objects
+  are never made. Outside a transaction, as the read engine's autocommit sessions are;
+* on the other drivers, through Core on the same pool (the statement is the same).
+
+Either way a row is a tuple in the order of the selected columns, each value
+passed through its column type's own result processing (a ``TypeDecorator``'s too:
+``UTCDateTime``, money in SQLite cents), and each parameter through its bind
+processing: a row reads exactly as Core reads it. The engine's cursor events fire
+around the call, so ``count_queries``, the metrics and the slow-query log see it as
+any other statement; a driver error is raised as SQLAlchemy's ``DBAPIError`` of the
+same class Core would raise (a lost connection is invalidated), so the error
+handlers answer it alike.
+
+For reads only, outside any unit of work: writes and ORM loading keep the usual
+path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql import Select
+from sqlalchemy.util import greenlet_spawn
+
+from keel_db.interrupts import mark_database_cancel
+
+Processor = Callable[[Any], Any] | None
+Row = tuple[Any, ...]
+
+
+@dataclass
+class _Plan:
+    """A statement compiled for one dialect. The result processing depends on the
+    types the server reports for the columns, so it is found on the first run."""
+
+    sql: str
+    names: tuple[str, ...]  # the bound parameters, in the driver's order
+    binds: tuple[Processor, ...]
+    types: tuple[Any, ...]  # the selected columns' types, for this dialect
+    results: tuple[Processor, ...] | None = None  # None: no column needs processing
+    described: bool = False
+
+
+class PreparedRead:
+    """``read = PreparedRead(select(...).where(t.c.id == bindparam("id")))``, then
+    ``await read.rows(engine, id=7)``: the rows, as tuples, on the engine's pool."""
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+        self.keys: tuple[str, ...] = tuple(statement.selected_columns.keys())
+        self._plans: dict[tuple[str, str], _Plan] = {}
+
+    def _plan(self, dialect: Dialect) -> _Plan:
+        key = (dialect.name, dialect.driver)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = _compile(self.statement, dialect)
+        return plan
+
+    async def rows(self, engine: AsyncEngine, **params: Any) -> list[Row]:
+        if engine.dialect.driver != "asyncpg":
+            async with engine.connect() as connection:
+                result = await connection.execute(self.statement, params)
+                return [tuple(row) for row in result.all()]
+        plan = self._plan(engine.dialect)
+        args = [
+            value if process is None else process(value)
+            for value, process in zip((params[n] for n in plan.names), plan.binds, strict=True)
+        ]
+        records = await _fetch(engine, plan, args)
+        if plan.results is None:
+            return [tuple(record) for record in records]
+        processors = plan.results
+        return [
+            tuple(v if p is None else p(v) for v, p in zip(record, processors, strict=True))
+            for record in records
+        ]
+
+
+def _compile(statement: Select[Any], dialect: Dialect) -> _Plan:
+    compiled = statement.compile(dialect=dialect)
+    names = tuple(compiled.positiontup or ())
+    binds = tuple(
+        compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+    )
+    types = tuple(column.type.dialect_impl(dialect) for column in statement.selected_columns)
+    return _Plan(compiled.string, names, binds, types)
+
+
+def _describe(plan: _Plan, dialect: Dialect, prepared: Any) -> None:
+    """The result processing of each column, for the type (its OID) the server
+    reports, as SQLAlchemy's asyncpg cursor reports it to Core."""
+    oids = [attribute.type.oid for attribute in prepared.get_attributes()]
+    results = tuple(
+        type_.result_processor(dialect, oid) for type_, oid in zip(plan.types, oids, strict=True)
+    )
+    plan.results = results if any(results) else None
+    plan.described = True
+
+
+async def _fetch(engine: AsyncEngine, plan: _Plan, args: Sequence[Any]) -> Any:
+    """``plan`` run through asyncpg on a connection of the engine's pool (checked out
+    and in as a session's would be), with the engine's cursor events around it and
+    the driver's errors translated as Core translates them. Not through a
+    SQLAlchemy ``Connection``: making one costs more than the read."""
+    sync_engine = engine.sync_engine
+    pooled = await greenlet_spawn(sync_engine.pool.connect)
+    try:
+        dispatch = sync_engine.dispatch
+        dispatch.before_cursor_execute(pooled, None, plan.sql, args, None, False)
+        driver: Any = pooled.driver_connection
+        try:
+            if plan.described:
+                records = await driver.fetch(plan.sql, *args)
+            else:  # the first run: asyncpg's prepared statement says the column types
+                prepared = await driver.prepare(plan.sql)
+                records = await prepared.fetch(*args)
+                _describe(plan, sync_engine.dialect, prepared)
+        except Exception as error:
+            raise _translated(sync_engine.dialect, pooled, plan, args, error) from error
+        except BaseException as cancelled:  # asyncio.CancelledError: a timeout around it
+            mark_database_cancel(cancelled)
+            raise
+        dispatch.after_cursor_execute(pooled, None, plan.sql, args, None, False)
+        return records
+    finally:
+        await greenlet_spawn(pooled.close)
+
+
+def _translated(
+    dialect: Dialect, pooled: Any, plan: _Plan, args: Sequence[Any], error: Exception
+) -> sa_exc.DBAPIError:
+    """``error`` as Core would raise it: the dialect's DB-API exception, wrapped in
+    SQLAlchemy's ``DBAPIError`` class for it; a disconnect invalidates the connection."""
+    adapted = pooled.dbapi_connection
+    try:
+        adapted._handle_exception(error)
+    except Exception as dbapi_error:
+        translated: Exception = dbapi_error
+    else:  # pragma: no cover - _handle_exception always raises
+        translated = error
+    disconnect = dialect.is_disconnect(translated, adapted, None)  # type: ignore[arg-type]
+    if disconnect:
+        pooled.invalidate(translated)
+    wrapped = sa_exc.DBAPIError.instance(
+        plan.sql,
+        args,
+        translated,
+        dialect.loaded_dbapi.Error,
+        hide_parameters=True,
+        connection_invalidated=disconnect,
+        dialect=dialect,
+    )
+    assert isinstance(wrapped, sa_exc.DBAPIError)  # a driver error is always one
+    return wrapped
