@@ -7,12 +7,13 @@ from typing import Any
 
 from sqlalchemy import Select, bindparam, delete, func, outerjoin
 from sqlalchemy import select as sa_select
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import joinedload
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel.heroes.models import Hero, HeroTeamLink, Team
-from keel_db import Keyset, upsert
+from keel_db import Keyset, PreparedRead, upsert
 
 TEAMS_BY_ID = Keyset("id", col(Team.id), col(Team.id))
 HEROES_BY_ID = Keyset("id", col(Hero.id), col(Hero.id))
@@ -90,11 +91,16 @@ def heroes_statement(*, name: str | None = None, team_id: int | None = None) -> 
     return statement
 
 
-async def hero_with_teams(session: AsyncSession, *, hero_id: int) -> Sequence[Any]:
-    """The hero joined to its teams: one row per team (one with null team columns
-    when it has none); no rows when there is no such hero."""
-    connection = await session.connection()
-    return (await connection.execute(_HERO_WITH_TEAMS, {"hero_id": hero_id})).all()
+# The hottest read: compiled once, run on the driver (keel_db.PreparedRead).
+HERO_WITH_TEAMS = PreparedRead(_HERO_WITH_TEAMS)
+HERO_VERSION = HERO_WITH_TEAMS.keys.index("version")
+
+
+async def hero_with_teams(engine: AsyncEngine, *, hero_id: int) -> list[tuple[Any, ...]]:
+    """The hero joined to its teams, as tuples in ``HERO_WITH_TEAMS.keys`` order:
+    one row per team (one with null team columns when it has none); no rows when
+    there is no such hero."""
+    return await HERO_WITH_TEAMS.rows(engine, hero_id=hero_id)
 
 
 async def put_membership(
