@@ -81,9 +81,10 @@ def start_keel(name: str, port: int, env: dict[str, str]) -> Server:
     return start(name, [str(ROOT / ".venv/bin/keel"), "serve", "--port", str(port)], port, env)
 
 
-def start_raw(name: str, port: int, env: dict[str, str]) -> Server:
+def start_raw(name: str, port: int, env: dict[str, str], app: str = "bench.raw_app:app") -> Server:
+    """The raw baseline, or with ``app="bench.fastapi_app:app"`` its FastAPI twin."""
     uvicorn = str(ROOT / ".venv/bin/uvicorn")
-    command = [uvicorn, "bench.raw_app:app", "--port", str(port), "--no-access-log"]
+    command = [uvicorn, app, "--port", str(port), "--no-access-log"]
     return start(name, [*command, "--log-level", "warning"], port, env)
 
 

@@ -108,10 +108,10 @@ def _page(
     return {"items": items, "total": total, "limit": limit, "offset": offset, "next_cursor": more}
 
 
-async def _user_id(request: Request, connection: Any) -> int | None:
+async def _user_id(authorization: str | None, connection: Any) -> int | None:
     """The signed-in caller, checked as Keel checks it: a valid token of an active user."""
     try:
-        token = request.headers["authorization"].removeprefix("Bearer ")
+        token = (authorization or "").removeprefix("Bearer ")
         user_id = int(jwt.decode(token, SECRET, algorithms=["HS256"])["sub"])
     except (KeyError, ValueError, jwt.PyJWTError):
         return None
@@ -119,9 +119,11 @@ async def _user_id(request: Request, connection: Any) -> int | None:
     return found
 
 
-async def hero(request: Request) -> Response:
-    hero_id = int(request.path_params["hero_id"])
-    async with request.app.state.pool.acquire() as connection:
+# --- the answers, from plain values: this app's routes and bench/fastapi_app.py's --
+
+
+async def hero_answer(pool: Any, hero_id: int) -> Response:
+    async with pool.acquire() as connection:
         rows = await connection.fetch(HERO, hero_id)
     if not rows:
         return _json({"detail": "Hero not found."}, 404)
@@ -139,22 +141,18 @@ async def hero(request: Request) -> Response:
     return _json({"id": first["id"], "name": first["name"], "age": first["age"], "teams": teams})
 
 
-async def heroes(request: Request) -> Response:
-    limit = int(request.query_params.get("limit", "50"))
-    offset = int(request.query_params.get("offset", "0"))
-    async with request.app.state.pool.acquire() as connection:
+async def heroes_answer(pool: Any, limit: int, offset: int, count: str) -> Response:
+    async with pool.acquire() as connection:
         rows = await connection.fetch(HEROES_PAGE, limit + 1, offset)
-        total = await connection.fetchval(HEROES_COUNT)
+        total = await connection.fetchval(HEROES_COUNT) if count == "exact" else None
     items = [dict(row) for row in rows[:limit]]
     more = _cursor("id", items[-1]["id"], items[-1]["id"]) if len(rows) > limit else None
     return _json(_page(items, total, limit, offset, more))
 
 
-async def teams(request: Request) -> Response:
+async def teams_answer(pool: Any, limit: int, offset: int) -> Response:
     """Teams by id with their heroes embedded: one page, one query for the members."""
-    limit = int(request.query_params.get("limit", "50"))
-    offset = int(request.query_params.get("offset", "0"))
-    async with request.app.state.pool.acquire() as connection:
+    async with pool.acquire() as connection:
         rows = await connection.fetch(TEAMS_PAGE, limit + 1, offset)
         items = [{**row, "heroes": []} for row in rows[:limit]]
         by_id = {item["id"]: item["heroes"] for item in items}
@@ -166,18 +164,23 @@ async def teams(request: Request) -> Response:
     return _json(_page(items, total, limit, offset, more))
 
 
-async def tasks(request: Request) -> Response:
+async def tasks_answer(
+    pool: Any,
+    authorization: str | None,
+    limit: int,
+    offset: int,
+    cursor: str | None,
+    count: str | None,
+) -> Response:
     """The caller's newest tasks, an offset page (counted unless count=none) or the
     page after a cursor (not counted unless count=exact)."""
-    query = request.query_params
-    limit = int(query.get("limit", "50"))
-    cursor, offset = query.get("cursor"), None
-    async with request.app.state.pool.acquire() as connection:
-        user_id = await _user_id(request, connection)
+    async with pool.acquire() as connection:
+        user_id = await _user_id(authorization, connection)
         if user_id is None:
             return _json(UNAUTHORISED, 401)
+        first_offset: int | None = None
         if cursor is None:
-            offset = int(query.get("offset", "0"))
+            first_offset = offset
             rows = await connection.fetch(TASKS_FIRST, user_id, limit + 1, offset)
         else:
             position = _uncursor(cursor, "-created_at")
@@ -185,16 +188,15 @@ async def tasks(request: Request) -> Response:
                 return _json({"detail": "The cursor is not valid."}, 422)
             after = datetime.fromisoformat(position[0])
             rows = await connection.fetch(TASKS_AFTER, user_id, limit + 1, after, position[1])
-        count = query.get("count", "none" if cursor else "exact")
+        count = count or ("none" if cursor else "exact")
         total = await connection.fetchval(TASKS_COUNT, user_id) if count == "exact" else None
     items = [dict(row) for row in rows[:limit]]
     last = items[-1] if items else None
     more = _cursor("-created_at", last["created_at"], last["id"]) if len(rows) > limit else None
-    return _json(_page(items, total, limit, offset, more))
+    return _json(_page(items, total, limit, first_offset, more))
 
 
-async def create_task(request: Request) -> Response:
-    body = orjson.loads(await request.body())
+async def create_task_answer(pool: Any, authorization: str | None, body: Any) -> Response:
     title = body.get("title") if isinstance(body, dict) else None
     if not isinstance(title, str) or not title.strip():
         return _json({"detail": "title is required."}, 422)
@@ -204,8 +206,8 @@ async def create_task(request: Request) -> Response:
         int(body.get("priority", 0)),
         bool(body.get("completed", False)),
     )
-    async with request.app.state.pool.acquire() as connection:
-        user_id = await _user_id(request, connection)
+    async with pool.acquire() as connection:
+        user_id = await _user_id(authorization, connection)
         if user_id is None:
             return _json(UNAUTHORISED, 401)
         try:
@@ -215,10 +217,10 @@ async def create_task(request: Request) -> Response:
     return _json(dict(row), 201)
 
 
-async def task_stats(request: Request) -> Response:
+async def task_stats_answer(pool: Any, authorization: str | None) -> Response:
     """Computed every time: the baseline has no cache."""
-    async with request.app.state.pool.acquire() as connection:
-        user_id = await _user_id(request, connection)
+    async with pool.acquire() as connection:
+        user_id = await _user_id(authorization, connection)
         if user_id is None:
             return _json(UNAUTHORISED, 401)
         total, completed, mean = await connection.fetchrow(TASK_STATS, user_id)
@@ -230,6 +232,48 @@ async def task_stats(request: Request) -> Response:
             "avg_priority": None if mean is None else round(float(mean), 2),
         }
     )
+
+
+# --- this app's routes: Starlette, the query string read by hand --------------------
+
+
+async def hero(request: Request) -> Response:
+    return await hero_answer(request.app.state.pool, int(request.path_params["hero_id"]))
+
+
+async def heroes(request: Request) -> Response:
+    query = request.query_params
+    limit, offset = int(query.get("limit", "50")), int(query.get("offset", "0"))
+    return await heroes_answer(request.app.state.pool, limit, offset, query.get("count", "exact"))
+
+
+async def teams(request: Request) -> Response:
+    query = request.query_params
+    limit, offset = int(query.get("limit", "50")), int(query.get("offset", "0"))
+    return await teams_answer(request.app.state.pool, limit, offset)
+
+
+async def tasks(request: Request) -> Response:
+    query = request.query_params
+    return await tasks_answer(
+        request.app.state.pool,
+        request.headers.get("authorization"),
+        int(query.get("limit", "50")),
+        int(query.get("offset", "0")),
+        query.get("cursor"),
+        query.get("count"),
+    )
+
+
+async def create_task(request: Request) -> Response:
+    body = orjson.loads(await request.body())
+    return await create_task_answer(
+        request.app.state.pool, request.headers.get("authorization"), body
+    )
+
+
+async def task_stats(request: Request) -> Response:
+    return await task_stats_answer(request.app.state.pool, request.headers.get("authorization"))
 
 
 @asynccontextmanager

@@ -23,6 +23,7 @@ from bench import bulk, data, load, report, sweep
 from bench.load import Sample, Server
 from bench.scenarios import (
     DEEP_WALK,
+    FASTAPI,
     KEEL,
     KEEL_COLD,
     KEEL_SMALL,
@@ -72,6 +73,9 @@ def start_servers() -> dict[str, Server]:
     try:
         for name, database in ((RAW, data.BIG), (RAW_SMALL, data.SMALL)):
             servers[name] = load.start_raw(name, PORTS[name], server_env(database))
+        servers[FASTAPI] = load.start_raw(
+            FASTAPI, PORTS[FASTAPI], server_env(data.BIG), app="bench.fastapi_app:app"
+        )
         for name, database in ((KEEL, data.BIG), (KEEL_SMALL, data.SMALL)):
             servers[name] = load.start_keel(name, PORTS[name], server_env(database))
         cold = {**server_env(data.BIG), "CACHE_ENABLED": "false"}
@@ -98,17 +102,23 @@ def _probe_path(scenario: Scenario, server: Server) -> str:
 
 
 def check_shapes(servers: dict[str, Server]) -> None:
-    """Each scenario's answer has the same keys, all the way down, from both servers."""
+    """Each scenario's answer has the same keys, all the way down, from every server."""
     for scenario in SCENARIOS:
         shapes = []
-        for server in (servers[scenario.raw], servers[scenario.keel]):
+        for server in (servers[name] for name in _sides(scenario)):
             if scenario.script == "post_task.lua":
                 shapes.append(_posted_shape(server))
                 continue
             token = server.wrk_env["BENCH_TOKEN"] if scenario.signed_in else None
             shapes.append(load.answer_shape(server, _probe_path(scenario, server), token))
-        if shapes[0] != shapes[1]:
-            sys.exit(f"bench: {scenario.name}: raw answers {shapes[0]}, Keel {shapes[1]}")
+        if any(shape != shapes[0] for shape in shapes):
+            sys.exit(f"bench: {scenario.name}: the answers differ in shape: {shapes}")
+
+
+def _sides(scenario: Scenario) -> list[str]:
+    """The servers a scenario measures, in the order of ``report.Results.pairs``:
+    raw, Keel, then the FastAPI twin if it has one."""
+    return [scenario.raw, scenario.keel] + ([scenario.twin] if scenario.twin else [])
 
 
 def _posted_shape(server: Server) -> object:
@@ -125,14 +135,16 @@ def run_scenarios(servers: dict[str, Server], rounds: int, seconds: int) -> repo
     results = report.Results(rounds, seconds, {})
     for scenario in SCENARIOS:
         env = {"BENCH_PATH": scenario.path, "BENCH_HEROES": str(data.HEROES)}
+        env["BENCH_QUERY"] = scenario.query
         if not scenario.signed_in:
             env["BENCH_TOKEN"] = ""
-        pair: tuple[list[Sample], list[Sample]] = ([], [])
+        sides = _sides(scenario)
+        samples: list[list[Sample]] = [[] for _ in sides]
         for round_ in range(rounds):
             print(f"{scenario.name}: round {round_ + 1}/{rounds}", flush=True)
-            for side, name in enumerate((scenario.raw, scenario.keel)):
-                pair[side].append(load.measure(servers[name], scenario.script, seconds, env))
-        results.pairs[scenario.key] = pair
+            for side, name in enumerate(sides):
+                samples[side].append(load.measure(servers[name], scenario.script, seconds, env))
+        results.pairs[scenario.key] = tuple(samples)
     return results
 
 
