@@ -52,6 +52,12 @@ def arguments() -> argparse.Namespace:
         action="store_true",
         help="only the concurrency sweep (10, 40, 160 connections); updates its section",
     )
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated scenario keys (hero,tasks,...): measure only these, print, "
+        "and write nothing",
+    )
     parser.add_argument("--write", default=str(ROOT / "docs" / "benchmarks.md"))
     return parser.parse_args()
 
@@ -131,9 +137,13 @@ def _posted_shape(server: Server) -> object:
     return load.shape(answer.json())
 
 
-def run_scenarios(servers: dict[str, Server], rounds: int, seconds: int) -> report.Results:
+def run_scenarios(
+    servers: dict[str, Server], rounds: int, seconds: int, only: set[str]
+) -> report.Results:
     results = report.Results(rounds, seconds, {})
     for scenario in SCENARIOS:
+        if only and scenario.key not in only:
+            continue
         env = {"BENCH_PATH": scenario.path, "BENCH_HEROES": str(data.HEROES)}
         env["BENCH_QUERY"] = scenario.query
         if not scenario.signed_in:
@@ -158,8 +168,11 @@ def measure_servers(args: argparse.Namespace) -> tuple[report.Results, sweep.Swe
         give_wrk_what_it_needs(servers)
         check_shapes(servers)
         results = report.Results(args.rounds, args.seconds, {})
+        only = {key for key in args.only.split(",") if key}
         if not args.sweep_only:
-            results = run_scenarios(servers, args.rounds, args.seconds)
+            results = run_scenarios(servers, args.rounds, args.seconds, only)
+        if only:
+            return results, sweep.Sweep(args.seconds)
         crowds = sweep.run(servers, args.seconds)
         if args.sweep_only:
             return results, crowds
@@ -189,6 +202,11 @@ def main() -> None:
     commit = report.commit()
     data.prepare()
     results, crowds = measure_servers(args)
+    if args.only:
+        print()
+        print(report.table(results))
+        print("\n".join(report.targets(results)))
+        return
     markdown = Path(args.write)
     print()
     print(sweep.table(crowds))

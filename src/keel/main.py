@@ -201,7 +201,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_document_error_handlers(app)
     _install_middleware(app, settings, metrics)
 
-    api = APIRouter(prefix=API_PREFIX)
     # Routes are matched in this order, one by one: the busiest come first. The
     # posts router precedes the users router, so /users/summary is not taken for
     # /users/{user_id}.
@@ -217,8 +216,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth_router,
         analytics_router,
     ):
-        api.include_router(router)
-    app.include_router(api)
+        app.include_router(router, prefix=API_PREFIX)
     app.include_router(health_router)
     if settings.metrics_enabled:
         app.include_router(metrics_router)
