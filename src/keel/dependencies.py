@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import inspect
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -19,6 +20,16 @@ async def get_settings(request: Request) -> Settings:
 async def get_now() -> datetime:
     """The current time, timezone-aware UTC."""
     return datetime.now(UTC)
+
+
+async def current_time(request: Request) -> datetime:
+    """What ``get_now`` says, through ``app.dependency_overrides`` as a dependency
+    would be: for code that reads the clock only sometimes, without a dependency
+    that every request resolves (``keel.users.dependencies.BearerCaller``)."""
+    clock = request.app.dependency_overrides.get(get_now, get_now)
+    now = clock()
+    found: datetime = await now if inspect.isawaitable(now) else now
+    return found
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -22,7 +22,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 
 from keel.context import keel_context
-from keel.dependencies import NowDep
+from keel.dependencies import current_time
 from keel.users import repository as users
 from keel.users.schemas import Principal
 from keel.users.service import UserDeletionHook
@@ -30,8 +30,6 @@ from keel.users.tokens import InvalidTokenError, read_access_token
 from keel_db import Cache, Database, KeelDB
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a path, not a secret
-oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL)
-optional_oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 
 
 def unauthorized(detail: str = "Could not validate credentials.") -> HTTPException:
@@ -40,14 +38,28 @@ def unauthorized(detail: str = "Could not validate credentials.") -> HTTPExcepti
     )
 
 
-async def get_current_user(
-    token: Annotated[str, Depends(oauth2_scheme)], request: Request, now: NowDep
-) -> Principal:
-    """The active user the token names; 401 for a bad, expired or orphaned token."""
-    return await _user_for(token, request=request, now=now)
+class BearerCaller(OAuth2PasswordBearer):
+    """The bearer token and the caller it names, as one dependency (FastAPI pays a
+    resolution step per dependency, and this one runs on nearly every request; the
+    clock is read only when a token came). To OpenAPI it is the same OAuth2
+    password scheme on every route. ``required``: no token is a 401 (FastAPI's
+    own "Not authenticated"); else no token is an anonymous caller, None, while a
+    bad token is still a 401 (a client that sends one wants to be recognised)."""
+
+    def __init__(self, *, required: bool) -> None:
+        super().__init__(
+            tokenUrl=TOKEN_URL, scheme_name="OAuth2PasswordBearer", auto_error=required
+        )
+
+    async def __call__(self, request: Request) -> Principal | None:  # type: ignore[override]
+        token = await super().__call__(request)
+        if token is None:
+            return None
+        return await _user_for(token, request=request, now=await current_time(request))
 
 
 async def _user_for(token: str, *, request: Request, now: datetime) -> Principal:
+    """The active user the token names; 401 for a bad, expired or orphaned token."""
     # The app's KeelDB directly, not through more dependencies: this runs on nearly
     # every request, and each dependency costs FastAPI a resolution step.
     db = KeelDB.of(request)
@@ -75,19 +87,10 @@ async def _principal(database: Database, cache: Cache, user_id: int) -> Principa
     return None if value is None else Principal(**value)
 
 
+# The active caller, else 401; and on routes anyone may use, the caller or None.
+get_current_user = BearerCaller(required=True)
+get_optional_user = BearerCaller(required=False)
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
-
-
-async def get_optional_user(
-    token: Annotated[str | None, Depends(optional_oauth2_scheme)], request: Request, now: NowDep
-) -> Principal | None:
-    """The caller on routes anyone may use: None when anonymous, and still a 401 for
-    a token that is bad (a client that sends one wants to be recognised)."""
-    if token is None:
-        return None
-    return await _user_for(token, request=request, now=now)
-
-
 OptionalUser = Annotated[Principal | None, Depends(get_optional_user)]
 
 
