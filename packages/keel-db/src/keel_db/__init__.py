@@ -91,6 +91,7 @@ from keel_db.pagination import (
 )
 from keel_db.pool import AdmissionGate
 from keel_db.prepared import PreparedRead
+from keel_db.prepared_pages import PreparedPage
 from keel_db.retry import retrying
 from keel_db.rows import add_row, change_row, delete_row, get_or_raise
 from keel_db.session import Database, savepoint, standalone_transaction, transaction
@@ -180,6 +181,7 @@ __all__ = [
     "PageRequestDep",
     "PageResult",
     "PreconditionFailedError",
+    "PreparedPage",
     "PreparedRead",
     "PrimaryReadSessionDep",
     "QueryLog",
