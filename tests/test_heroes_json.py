@@ -1,4 +1,5 @@
-"""The reads answered as JSON bytes straight from rows (``GET /heroes/{id}``) write
+"""The reads answered as JSON bytes straight from rows (``GET /heroes/{id}``, the
+unfiltered ``GET /heroes``) write
 byte for byte what FastAPI writes for their response model, for every kind of value
 a hero can hold (ASCII, non-ASCII, escapes, the line separators JSON allows raw, no
 team or several), for an administrator and for anyone else, on every database."""
@@ -11,8 +12,8 @@ import httpx
 import pytest
 from pydantic import TypeAdapter
 
-from keel.heroes.schemas import HeroMembership, HeroWithTeams
-from keel_db import KeelDB, count_queries
+from keel.heroes.schemas import HeroMembership, HeroPublic, HeroWithTeams
+from keel_db import KeelDB, Page, count_queries
 from tests.helpers import API
 
 pytestmark = pytest.mark.anyio
@@ -85,3 +86,41 @@ async def test_the_read_is_one_statement(
     with count_queries(KeelDB.of(app).database.engine) as log:
         assert (await client.get(f"{API}/heroes/{hero_id}")).status_code == 200
     assert log.count == 1
+
+
+AS_PAGE = TypeAdapter(Page[HeroPublic])
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"limit": 2},
+        {"limit": 2, "offset": 3},
+        {"limit": 50, "count": "none"},
+        {"limit": 3, "count": "estimated"},
+        {"limit": 100, "offset": 1000},
+    ],
+)
+async def test_a_page_of_heroes_is_the_bytes_its_model_would_be(
+    client: httpx.AsyncClient, admin_headers: Headers, query: dict[str, Any]
+) -> None:
+    for name in NAMES:
+        await _hero(client, admin_headers, name, 0)
+    for headers in (admin_headers, {}):
+        response = await client.get(f"{API}/heroes", params=query, headers=headers)
+        assert response.status_code == 200
+        answer = response.json()
+        assert response.content == AS_PAGE.dump_json(Page[HeroPublic](**answer))
+        assert all(("secret_name" in hero) == bool(headers) for hero in answer["items"])
+        # A cursor walk from it reads the rest, in order, each page as its model.
+        seen = [hero["id"] for hero in answer["items"]]
+        cursor = answer["next_cursor"]
+        while cursor is not None:
+            step = await client.get(
+                f"{API}/heroes", params={"limit": 2, "cursor": cursor}, headers=headers
+            )
+            assert step.content == AS_PAGE.dump_json(Page[HeroPublic](**step.json()))
+            seen += [hero["id"] for hero in step.json()["items"]]
+            cursor = step.json()["next_cursor"]
+        assert seen == sorted(seen)
+        assert len(seen) == len(NAMES) - min(query.get("offset", 0), len(NAMES))

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel.heroes.models import Hero, HeroTeamLink, Team
-from keel_db import Keyset, PreparedRead, upsert
+from keel_db import Keyset, PreparedPage, PreparedRead, upsert
 
 TEAMS_BY_ID = Keyset("id", col(Team.id), col(Team.id))
 HEROES_BY_ID = Keyset("id", col(Hero.id), col(Hero.id))
@@ -78,6 +78,10 @@ async def members_of(session: AsyncSession, team_ids: Sequence[int]) -> dict[int
     for row in await connection.execute(_MEMBERS, {"team_ids": list(team_ids)}):
         members[row.team_id].append(row)
     return members
+
+
+# Every hero, by id: the unfiltered list, its queries prepared once.
+ALL_HEROES = PreparedPage(sa_select(_heroes), HEROES_BY_ID)
 
 
 def heroes_statement(*, name: str | None = None, team_id: int | None = None) -> Select[Any]:

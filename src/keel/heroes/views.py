@@ -14,6 +14,7 @@ from keel.heroes.schemas import (
     TeamPublic,
     TeamWithHeroes,
 )
+from keel_db import PageResult
 
 
 def _hero_fields(hero: Any, *, admin: bool) -> dict[str, object]:
@@ -28,6 +29,23 @@ def _hero_fields(hero: Any, *, admin: bool) -> dict[str, object]:
 
 def hero(row: Any, *, admin: bool) -> HeroPublic:
     return HeroPublic.model_validate(_hero_fields(row, admin=admin))
+
+
+def heroes_page_json(
+    result: PageResult[tuple[Any, ...]], keys: Sequence[str], *, admin: bool
+) -> bytes:
+    """A page of heroes-table rows (tuples in ``keys`` order) as the JSON of a
+    ``Page[HeroPublic]``, byte for byte (``tests/test_heroes_json.py``)."""
+    at = {key: keys.index(key) for key in ("id", "name", "age", "secret_name")}
+    hero_id, name, age, secret = at["id"], at["name"], at["age"], at["secret_name"]
+    if admin:
+        items = [
+            {"id": row[hero_id], "name": row[name], "age": row[age], "secret_name": row[secret]}
+            for row in result.items
+        ]
+    else:
+        items = [{"id": row[hero_id], "name": row[name], "age": row[age]} for row in result.items]
+    return orjson.dumps({**result.as_dict(), "items": items})
 
 
 def hero_with_teams_json(rows: Sequence[tuple[Any, ...]], *, admin: bool) -> bytes:
