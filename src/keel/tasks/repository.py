@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, case, func, insert
+from sqlalchemy import Select, bindparam, case, func, insert
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,7 +14,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from keel.tasks.models import Task, TaskTransfer
 from keel.tasks.schemas import TaskCreate, TaskSort
-from keel_db import Keyset, new_timestamps
+from keel_db import Keyset, PreparedPage, new_timestamps
 
 _ID = col(Task.id)
 SORTS: dict[TaskSort, Keyset] = {
@@ -27,6 +27,12 @@ SORTS: dict[TaskSort, Keyset] = {
     TaskSort.TITLE: Keyset(TaskSort.TITLE, col(Task.title), _ID),
 }
 TRANSFERS_IN_ORDER = Keyset("id", col(TaskTransfer.id), col(TaskTransfer.id))
+_TASKS = Task.__table__  # type: ignore[attr-defined]
+# The owner's tasks unfiltered (the hot list), in each order: queries prepared once.
+OWN_TASKS = {
+    sort: PreparedPage(sa_select(_TASKS).where(_TASKS.c.owner_id == bindparam("owner_id")), keyset)
+    for sort, keyset in SORTS.items()
+}
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,9 @@ class TaskFilters:
     completed: bool | None = None
     priority_min: int | None = None
     q: str | None = None
+
+
+NO_FILTERS = TaskFilters()
 
 
 def list_statement(*, owner_id: int, filters: TaskFilters) -> Select[Any]:

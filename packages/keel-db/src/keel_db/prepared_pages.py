@@ -45,32 +45,37 @@ class PreparedPage:
         self._key_at = self.keys.index(keyset.key.key)
         self._id_at = self.keys.index(keyset.id.key)
 
-    async def fetch(self, engine: AsyncEngine, page: PageRequest) -> PageResult[Row]:
+    async def fetch(self, engine: AsyncEngine, page: PageRequest, **params: Any) -> PageResult[Row]:
+        """One page; ``params`` are the statement's own bound parameters (an
+        ``owner_id``, say)."""
         # One row more than asked for: it says whether a next page exists.
         offset = None
         if page.cursor is not None:
             key, row_id = _decode(page, self.keyset)
             rows = await self.after.rows(
-                engine, page_limit=page.limit + 1, after_key=key, after_id=row_id
+                engine, page_limit=page.limit + 1, after_key=key, after_id=row_id, **params
             )
         else:
             offset = page.offset or 0
-            rows = await self.first.rows(engine, page_limit=page.limit + 1, page_offset=offset)
+            rows = await self.first.rows(
+                engine, page_limit=page.limit + 1, page_offset=offset, **params
+            )
         items = rows[: page.limit]
         next_cursor = None
         if len(rows) > page.limit and page.codec is not None:
             last = items[-1]
             next_cursor = page.codec.encode(self.keyset, (last[self._key_at], last[self._id_at]))
-        total = await self._total(engine, page.count)
+        total = await self._total(engine, page.count, params)
         return PageResult(items, total, page.limit, offset, next_cursor)
 
-    async def _total(self, engine: AsyncEngine, mode: CountMode) -> int | None:
+    async def _total(self, engine: AsyncEngine, mode: CountMode, params: Any) -> int | None:
         if mode is CountMode.NONE:
             return None
         if mode is CountMode.ESTIMATED:
             async with AsyncSession(engine) as session:
-                estimate = await estimated_rows(session, self.statement)
+                bound = self.statement.params(**params)
+                estimate = await estimated_rows(session, bound)
             if estimate is not None:
                 return estimate
-        ((counted,),) = await self.count.rows(engine)
+        ((counted,),) = await self.count.rows(engine, **params)
         return int(counted)
