@@ -1,7 +1,8 @@
 """The caller's unfiltered task list is written as JSON bytes straight from rows:
 byte for byte what FastAPI writes for ``Page[TaskPublic]``, in every order, for
 offset and cursor pages and each count mode, for every kind of title and
-description (non-ASCII, escapes, none), on every database. A filtered list (the
+description (non-ASCII, escapes, none), on every database; and so is one task
+(``GET /tasks/{id}``). A filtered list (the
 other path) is compared with the same rows seen unfiltered."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from tests.helpers import API, create_task, signed_up_headers
 pytestmark = pytest.mark.anyio
 
 AS_PAGE = TypeAdapter(Page[TaskPublic])
+AS_TASK = TypeAdapter(TaskPublic)
 TITLES = [
     "plain",
     "Ünïcödé 漢字 😀",
@@ -76,3 +78,22 @@ async def test_a_filtered_list_agrees_with_the_unfiltered_one(client: httpx.Asyn
     everything = (await client.get(f"{API}/tasks", headers=headers)).json()["items"]
     done = await client.get(f"{API}/tasks", params={"completed": "true"}, headers=headers)
     assert done.json()["items"] == [task for task in everything if task["completed"]]
+
+
+async def test_one_task_is_the_bytes_its_model_would_be(client: httpx.AsyncClient) -> None:
+    _, headers = await signed_up_headers(client)
+    _, other = await signed_up_headers(client)
+    for n, title in enumerate(TITLES):
+        task = await create_task(
+            client, headers, title=title, description=None if n % 2 else f"about {title}"
+        )
+        response = await client.get(f"{API}/tasks/{task['id']}", headers=headers)
+        assert response.status_code == 200
+        assert response.content == AS_TASK.dump_json(TaskPublic(**response.json()))
+        assert response.json() == task
+        assert response.headers["etag"] == '"1"'
+        # Another user's task is not found, as a missing one is.
+        for missing in (task["id"], 10**9):
+            refused = await client.get(f"{API}/tasks/{missing}", headers=other)
+            assert (refused.status_code, refused.json()) == (404, {"detail": "Task not found."})
+    assert (await client.get(f"{API}/tasks/{task['id']}")).status_code == 401

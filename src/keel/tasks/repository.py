@@ -14,7 +14,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from keel.tasks.models import Task, TaskTransfer
 from keel.tasks.schemas import TaskCreate, TaskSort
-from keel_db import Keyset, PreparedPage, new_timestamps
+from keel_db import Keyset, PreparedPage, PreparedRead, new_timestamps
 
 _ID = col(Task.id)
 SORTS: dict[TaskSort, Keyset] = {
@@ -43,6 +43,14 @@ class TaskFilters:
 
 
 NO_FILTERS = TaskFilters()
+
+# One of the owner's tasks by id (the read of GET /tasks/{id}): prepared once.
+OWN_TASK = PreparedRead(
+    sa_select(_TASKS).where(
+        _TASKS.c.id == bindparam("task_id"), _TASKS.c.owner_id == bindparam("owner_id")
+    )
+)
+OWN_TASK_VERSION = OWN_TASK.keys.index("version")
 
 
 def list_statement(*, owner_id: int, filters: TaskFilters) -> Select[Any]:

@@ -30,6 +30,7 @@ from keel_db import (
     CacheDep,
     IfMatch,
     KeelDB,
+    NotFoundError,
     Page,
     PageRequestDep,
     PrimaryReadSessionDep,
@@ -139,10 +140,19 @@ async def update_tasks(
     return [TaskPublic.model_validate(task) for task in tasks]
 
 
-@router.get("/{task_id}", responses=NOT_FOUND)
-async def read_task(task: OwnedTask, response: Response) -> TaskPublic:
-    set_etag(response, task.version)
-    return TaskPublic.model_validate(task)
+@router.get("/{task_id}", response_model=TaskPublic, responses=NOT_FOUND)
+async def read_task(task_id: int, user: CurrentUser, request: Request) -> Response:
+    # One prepared read on the primary (the caller's own data), no session, and
+    # the answer as JSON bytes; another user's task is not found alike.
+    engine = KeelDB.of(request).database.read_engine
+    rows = await repository.OWN_TASK.rows(engine, task_id=task_id, owner_id=user.id)
+    if not rows:
+        raise NotFoundError(service.TASK_NOT_FOUND)
+    response = Response(
+        views.task_json(rows[0], repository.OWN_TASK.keys), media_type="application/json"
+    )
+    set_etag(response, rows[0][repository.OWN_TASK_VERSION])
+    return response
 
 
 @router.patch("/{task_id}", responses={**NOT_FOUND, **CONFLICT, **PRECONDITION_FAILED})

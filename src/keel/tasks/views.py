@@ -13,11 +13,21 @@ from keel_db import PageResult
 FIELDS = tuple(TaskPublic.model_fields)
 
 
+def _fields(row: Sequence[Any], at: Sequence[int]) -> dict[str, Any]:
+    return dict(zip(FIELDS, [row[i] for i in at], strict=True))
+
+
+def task_json(row: Sequence[Any], keys: Sequence[str]) -> bytes:
+    """One tasks-table row as the JSON of a ``TaskPublic``, byte for byte."""
+    at = [keys.index(field) for field in FIELDS]
+    return orjson.dumps(_fields(row, at), option=orjson.OPT_UTC_Z)
+
+
 def tasks_page_json(result: PageResult[tuple[Any, ...]], keys: Sequence[str]) -> bytes:
     """A page of tasks-table rows (tuples in ``keys`` order) as the JSON of a
     ``Page[TaskPublic]``, byte for byte what FastAPI writes for the model: the
     values are the columns' own (aware UTC times, written with a ``Z`` as pydantic
     writes them). ``tests/test_tasks_json.py`` compares the two."""
     at = [keys.index(field) for field in FIELDS]
-    items = [dict(zip(FIELDS, [row[i] for i in at], strict=True)) for row in result.items]
+    items = [_fields(row, at) for row in result.items]
     return orjson.dumps({**result.as_dict(), "items": items}, option=orjson.OPT_UTC_Z)
