@@ -1,7 +1,8 @@
 """``keel_db.PreparedRead``: a read below SQLAlchemy's execution path gives what Core
 gives, row for row and type for type (a ``TypeDecorator``'s processing included),
 is counted as a statement, raises what Core raises, and survives a connection the
-server dropped, on every database."""
+server dropped, on every database. ``PreparedWrite`` commits by itself on asyncpg,
+tells the commit listeners, and a clash is Core's IntegrityError, nothing written."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from sqlalchemy import (
     text,
 )
 
-from keel_db import Database, Money, PreparedRead, UTCDateTime, count_queries
+from keel_db import Database, Money, PreparedRead, PreparedWrite, UTCDateTime, count_queries
 from tests.helpers import database_with
 
 pytestmark = pytest.mark.anyio
@@ -129,4 +130,44 @@ async def test_a_connection_the_server_dropped_is_replaced(database: Database) -
     with pytest.raises(exc.DBAPIError) as dropped:
         await BY_MIN_ID.rows(database.read_engine, low=1)
     assert dropped.value.connection_invalidated
+    assert len(await BY_MIN_ID.rows(database.read_engine, low=1)) == 2
+
+
+NEW_THING = PreparedWrite(
+    insert(things)
+    .values({c.name: bindparam(c.name, type_=c.type) for c in things.c})
+    .returning(*things.c),
+    tables={"prepared_things"},
+)
+
+
+async def test_a_prepared_write_commits_by_itself_and_tells_the_listeners(
+    database: Database,
+) -> None:
+    if not PreparedWrite.on_driver(database):
+        with pytest.raises(RuntimeError, match="asyncpg only"):
+            await NEW_THING.write(database, **{**ROWS[0], "id": 3})
+        return
+    told: list[set[str]] = []
+
+    async def listener(tables: set[str]) -> None:
+        told.append(tables)
+
+    database.commit_listeners.append(listener)
+    row = {**ROWS[1], "id": 3, "name": "written"}
+    (written,) = await NEW_THING.write(database, **row)
+    assert dict(zip(NEW_THING.keys, written, strict=True)) == row
+    assert told == [{"prepared_things"}]
+    # Committed: another connection, of another pool, sees it.
+    with database.sync_engine.connect() as connection:
+        seen = connection.execute(select(things.c.name).where(things.c.id == 3)).scalar()
+    assert seen == "written"
+
+
+async def test_a_prepared_writes_clash_is_cores_and_writes_nothing(database: Database) -> None:
+    if not PreparedWrite.on_driver(database):
+        pytest.skip("the driver path is asyncpg's; the others write through the ORM")
+    with pytest.raises(exc.IntegrityError) as clash:
+        await NEW_THING.write(database, **ROWS[0])  # id 1 exists
+    assert clash.value.orig is not None
     assert len(await BY_MIN_ID.rows(database.read_engine, low=1)) == 2

@@ -14,7 +14,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from keel.tasks.models import Task, TaskTransfer
 from keel.tasks.schemas import TaskCreate, TaskSort
-from keel_db import Keyset, PreparedPage, PreparedRead, new_timestamps
+from keel_db import Keyset, PreparedPage, PreparedRead, PreparedWrite, new_timestamps
 
 _ID = col(Task.id)
 SORTS: dict[TaskSort, Keyset] = {
@@ -43,6 +43,15 @@ class TaskFilters:
 
 
 NO_FILTERS = TaskFilters()
+
+# A new task, in one statement that commits by itself (on asyncpg; see
+# keel_db.PreparedWrite): every column bound, the new row returned.
+NEW_TASK = PreparedWrite(
+    insert(_TASKS)
+    .values({c.name: bindparam(c.name, type_=c.type) for c in _TASKS.c if c.name != "id"})
+    .returning(*_TASKS.c),
+    tables={"tasks"},
+)
 
 # One of the owner's tasks by id (the read of GET /tasks/{id}): prepared once.
 OWN_TASK = PreparedRead(

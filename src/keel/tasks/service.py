@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from http import HTTPStatus
+from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -25,6 +26,7 @@ from keel.tasks.schemas import (
 from keel.users import service as users
 from keel_db import (
     Cache,
+    Database,
     InvalidInputError,
     NotFoundError,
     add_row,
@@ -54,6 +56,17 @@ async def create(session: AsyncSession, *, owner_id: int, data: TaskCreate) -> T
     task = Task(**data.model_dump(), owner_id=owner_id, **new_timestamps())
     await add_row(session, task)
     return task
+
+
+async def create_in_one_statement(
+    database: Database, *, owner_id: int, data: TaskCreate
+) -> tuple[Any, ...]:
+    """``create`` as one ``INSERT ... RETURNING`` that commits by itself (PostgreSQL
+    on asyncpg: ``repository.NEW_TASK.on_driver``); the new row, in
+    ``repository.NEW_TASK.keys`` order. A clash raises the same IntegrityError."""
+    values = {**data.model_dump(), "owner_id": owner_id, "version": 1, **new_timestamps()}
+    (row,) = await repository.NEW_TASK.write(database, **values)
+    return row
 
 
 async def update(session: AsyncSession, *, task: Task, data: TaskUpdate) -> Task:

@@ -90,7 +90,7 @@ from keel_db.pagination import (
     fetch_page,
 )
 from keel_db.pool import AdmissionGate
-from keel_db.prepared import PreparedRead
+from keel_db.prepared import PreparedRead, PreparedWrite
 from keel_db.prepared_pages import PreparedPage
 from keel_db.retry import retrying
 from keel_db.rows import add_row, change_row, delete_row, get_or_raise
@@ -183,6 +183,7 @@ __all__ = [
     "PreconditionFailedError",
     "PreparedPage",
     "PreparedRead",
+    "PreparedWrite",
     "PrimaryReadSessionDep",
     "QueryLog",
     "ReadSessionDep",

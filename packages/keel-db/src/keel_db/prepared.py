@@ -34,9 +34,11 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Select
+from sqlalchemy.sql.dml import ReturningInsert
 from sqlalchemy.util import greenlet_spawn
 
 from keel_db.interrupts import mark_database_cancel
+from keel_db.session import Database
 
 Processor = Callable[[Any], Any] | None
 Row = tuple[Any, ...]
@@ -59,9 +61,10 @@ class PreparedRead:
     """``read = PreparedRead(select(...).where(t.c.id == bindparam("id")))``, then
     ``await read.rows(engine, id=7)``: the rows, as tuples, on the engine's pool."""
 
-    def __init__(self, statement: Select[Any]) -> None:
-        self.statement = statement
-        self.keys: tuple[str, ...] = tuple(statement.selected_columns.keys())
+    def __init__(self, statement: Select[Any] | ReturningInsert[Any]) -> None:
+        self.statement: Any = statement
+        columns = statement.exported_columns  # iterating it gives columns, .keys() names
+        self.keys: tuple[str, ...] = tuple(str(key) for key in columns.keys())  # noqa: SIM118
         self._plans: dict[tuple[str, str], _Plan] = {}
 
     def _plan(self, dialect: Dialect) -> _Plan:
@@ -91,13 +94,39 @@ class PreparedRead:
         ]
 
 
-def _compile(statement: Select[Any], dialect: Dialect) -> _Plan:
+class PreparedWrite(PreparedRead):
+    """A one-statement write with ``RETURNING`` (an ``INSERT``), prepared as a
+    ``PreparedRead`` is, committed by itself: on asyncpg it runs outside a
+    transaction, so it commits as it succeeds, in one round trip instead of
+    ``BEGIN``, the statement and ``COMMIT``. ``tables`` are then told to the
+    database's commit listeners (the cache forgets what it computed from them), as
+    ``transaction`` does after its commit. Only on asyncpg (``on_driver``): the
+    other drivers keep the ORM's path, which also knows MySQL's INSERT without
+    RETURNING."""
+
+    def __init__(self, statement: ReturningInsert[Any], *, tables: set[str]) -> None:
+        super().__init__(statement)
+        self.tables = frozenset(tables)
+
+    @staticmethod
+    def on_driver(database: Database) -> bool:
+        return database.engine.dialect.driver == "asyncpg"
+
+    async def write(self, database: Database, **params: Any) -> list[Row]:
+        if not self.on_driver(database):
+            raise RuntimeError("PreparedWrite runs on asyncpg only: check on_driver() first")
+        rows = await self.rows(database.engine, **params)
+        await database.tables_committed(set(self.tables))
+        return rows
+
+
+def _compile(statement: Any, dialect: Dialect) -> _Plan:
     compiled = statement.compile(dialect=dialect)
     names = tuple(compiled.positiontup or ())
     binds = tuple(
         compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
     )
-    types = tuple(column.type.dialect_impl(dialect) for column in statement.selected_columns)
+    types = tuple(column.type.dialect_impl(dialect) for column in statement.exported_columns)
     return _Plan(compiled.string, names, binds, types)
 
 
