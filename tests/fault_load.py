@@ -47,6 +47,20 @@ class Load:
     )
     stop: anyio.Event = field(default_factory=anyio.Event)
 
+    def first_created_after(self, moment: float) -> float | None:
+        """When the first write answered 201 after ``moment`` was answered."""
+        return min(
+            (a.ended for a in self.writes if a.status == 201 and a.ended >= moment), default=None
+        )
+
+    def acknowledged(self) -> set[str]:
+        """The titles of the writes answered 201."""
+        return {a.title for a in self.writes if a.status == 201}
+
+    def refused(self) -> set[str]:
+        """The titles of the writes answered anything else."""
+        return {a.title for a in self.writes if a.status != 201}
+
 
 async def timed(client: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> Answer:
     started = time.monotonic()

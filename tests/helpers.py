@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from sqlalchemy import MetaData, func, select
+from sqlalchemy import MetaData, Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import FromClause
 
@@ -193,11 +193,19 @@ async def queued(gate: AdmissionGate, count: int) -> None:
 
 
 @asynccontextmanager
-async def database_with(url: str, tables: MetaData, **engine: Any) -> AsyncIterator[Database]:
-    """A ``Database`` on ``url`` with ``tables`` created for the block and dropped after."""
+async def database_with(
+    url: str,
+    tables: MetaData,
+    rows: Mapping[Table, Sequence[Mapping[str, Any]]] | None = None,
+    **engine: Any,
+) -> AsyncIterator[Database]:
+    """A ``Database`` on ``url`` with ``tables`` created (and ``rows`` inserted in
+    them) for the block, and dropped after."""
     database = Database(EngineSettings(url=url, **engine))
     async with database.engine.begin() as connection:
         await connection.run_sync(tables.create_all)
+        for table, values in (rows or {}).items():
+            await connection.execute(insert(table), list(values))
     try:
         yield database
     finally:

@@ -62,9 +62,7 @@ BY_ACTIVE_AND_PRICE = PreparedRead(
 
 @pytest.fixture
 async def database(second_database_url: str) -> Any:
-    async with database_with(second_database_url, metadata) as database:
-        async with database.engine.begin() as connection:
-            await connection.execute(insert(things), ROWS)
+    async with database_with(second_database_url, metadata, {things: ROWS}) as database:
         yield database
 
 

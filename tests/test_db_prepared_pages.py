@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from keel_db import (
@@ -48,9 +48,7 @@ CODEC = CursorCodec(b"prepared-pages-test-key")
 
 @pytest.fixture
 async def database(second_database_url: str) -> Any:
-    async with database_with(second_database_url, metadata) as database:
-        async with database.engine.begin() as connection:
-            await connection.execute(insert(entries), ROWS)
+    async with database_with(second_database_url, metadata, {entries: ROWS}) as database:
         yield database
 
 

@@ -113,13 +113,10 @@ def _report(kind: str, load: Load, outage: Outage, database_titles: set[str]) ->
         "2xx" if isinstance(a.status, int) and 200 <= a.status < 300 else str(a.status)
         for a in load.writes
     )
-    first_after = min(
-        (a.ended for a in load.writes if a.status == 201 and a.ended >= outage.restarting),
-        default=None,
-    )
+    first_after = load.first_created_after(outage.restarting)
     recovery = None if first_after is None else first_after - outage.back
-    acknowledged = {a.title for a in load.writes if a.status == 201}
-    refused_but_stored = {a.title for a in load.writes if a.status != 201} & database_titles
+    acknowledged = load.acknowledged()
+    refused_but_stored = load.refused() & database_titles
     late_503 = sum(1 for a in load.writes if a.status == 503 and a.started >= outage.back)
     other = sum(n for key, n in counts.items() if key not in ("2xx", "503"))
     since_start = "none" if first_after is None else f"{first_after - outage.restarting:.2f} s"
@@ -192,8 +189,7 @@ async def test_a_database_outage_is_503_then_recovers_and_loses_no_acknowledged_
     assert settled
     assert {a.status for a in settled} == {201}
 
-    acknowledged = {a.title for a in load.writes if a.status == 201}
-    assert acknowledged - stored == set(), "acknowledged writes were lost"
+    assert load.acknowledged() - stored == set(), "acknowledged writes were lost"
 
 
 async def _round(clients: list[tuple[httpx.AsyncClient, Any]]) -> list[Answer]:

@@ -96,13 +96,10 @@ async def _drained(server: str, author_id: int) -> float:
 
 def _report(load: Load, outage: Outage, titles: set[str], drain: float) -> float | None:
     counts = Counter(str(a.status) for a in load.writes)
-    first_after = min(
-        (a.ended for a in load.writes if a.status == 201 and a.started >= outage.restarting),
-        default=None,
-    )
+    first_after = load.first_created_after(outage.restarting)
     recovery = None if first_after is None else first_after - outage.back
-    acknowledged = {a.title for a in load.writes if a.status == 201}
-    refused_but_stored = {a.title for a in load.writes if a.status != 201} & titles
+    acknowledged = load.acknowledged()
+    refused_but_stored = load.refused() & titles
     print(
         f"\n[document database stopped for {outage.restarting - outage.down:.1f} s, "
         f"answering {outage.back - outage.restarting:.2f} s after its start]"
@@ -174,5 +171,4 @@ async def test_a_document_database_outage_is_503_then_recovers_and_the_outbox_dr
     settled = [a for a in load.writes if a.started >= outage.back + RECOVERY_BOUND]
     assert settled
     assert {a.status for a in settled} == {201}
-    acknowledged = {a.title for a in load.writes if a.status == 201}
-    assert acknowledged - titles == set(), "acknowledged posts were lost"
+    assert load.acknowledged() - titles == set(), "acknowledged posts were lost"
