@@ -169,3 +169,11 @@ async def test_a_prepared_writes_clash_is_cores_and_writes_nothing(database: Dat
         await NEW_THING.write(database, **ROWS[0])  # id 1 exists
     assert clash.value.orig is not None
     assert len(await BY_MIN_ID.rows(database.read_engine, low=1)) == 2
+
+
+async def test_a_statements_own_literals_are_bound_for_it(database: Database) -> None:
+    read = PreparedRead(
+        select((things.c.id + 10).label("shifted")).where(things.c.id == bindparam("id")).limit(5)
+    )
+    assert await read.rows(database.read_engine, id=1) == [(11,)]
+    assert await read.rows(database.read_engine, id=1) == await _core(database, read, id=1)

@@ -97,3 +97,41 @@ async def test_one_task_is_the_bytes_its_model_would_be(client: httpx.AsyncClien
             refused = await client.get(f"{API}/tasks/{missing}", headers=other)
             assert (refused.status_code, refused.json()) == (404, {"detail": "Task not found."})
     assert (await client.get(f"{API}/tasks/{task['id']}")).status_code == 401
+
+
+async def test_a_patch_answers_as_the_orm_path_did(client: httpx.AsyncClient) -> None:
+    """PostgreSQL changes a task in one UPDATE ... RETURNING; every database must
+    answer alike: the same values again change nothing (no new version or
+    updated_at), an If-Match of one tag, of several, ``*`` or a weak tag is
+    judged as RFC 9110 says, and another user's task is not found."""
+    _, headers = await signed_up_headers(client)
+    _, other = await signed_up_headers(client)
+    task = await create_task(client, headers, title="patched", priority=1)
+    url = f"{API}/tasks/{task['id']}"
+
+    same = await client.patch(url, json={"title": "patched", "priority": 1}, headers=headers)
+    assert (same.status_code, same.json(), same.headers["etag"]) == (200, task, '"1"')
+    nothing = await client.patch(url, json={}, headers=headers)
+    assert (nothing.status_code, nothing.json()) == (200, task)
+
+    changed = await client.patch(url, json={"priority": 2}, headers={**headers, "If-Match": '"1"'})
+    assert changed.status_code == 200
+    assert changed.headers["etag"] == '"2"'
+    assert changed.content == AS_TASK.dump_json(TaskPublic(**changed.json()))
+    assert changed.json()["updated_at"] > task["updated_at"]
+    for stale in ('"1"', 'W/"2"', '"1", "7"'):
+        refused = await client.patch(
+            url, json={"priority": 3}, headers={**headers, "If-Match": stale}
+        )
+        assert refused.status_code == 412, stale
+    for matching in ('"1", "2"', "*"):
+        accepted = await client.patch(
+            url, json={"completed": True}, headers={**headers, "If-Match": matching}
+        )
+        assert accepted.status_code == 200, matching
+    assert (await client.get(url, headers=headers)).json()["priority"] == 2
+
+    for headers_ in ({**other}, {**other, "If-Match": '"3"'}):
+        missing = await client.patch(url, json={"title": "mine now"}, headers=headers_)
+        assert (missing.status_code, missing.json()) == (404, {"detail": "Task not found."})
+    assert (await client.get(url, headers=headers)).json()["title"] == "patched"

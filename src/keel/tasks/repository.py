@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, func, insert
+from sqlalchemy import Select, bindparam, case, func, insert, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -43,6 +44,32 @@ class TaskFilters:
 
 
 NO_FILTERS = TaskFilters()
+
+
+@functools.cache
+def update_statement(fields: frozenset[str], *, at_version: bool) -> PreparedWrite:
+    """The owner's task changed in one ``UPDATE ... RETURNING`` that commits by
+    itself (on asyncpg): ``fields`` set from their parameters, the version bumped,
+    and only when one of them differs (as the ORM
+    writes no UPDATE for the same values); ``at_version``: only at
+    ``expected_version`` (If-Match). The new ``updated_at`` is ``changed_at``. No
+    row: missing, another's, stale, or nothing to change."""
+    changes = {name: bindparam(name, type_=_TASKS.c[name].type) for name in sorted(fields)}
+    statement = (
+        update(_TASKS)
+        .where(_TASKS.c.id == bindparam("task_id"), _TASKS.c.owner_id == bindparam("owner_id"))
+        .where(or_(*(_TASKS.c[name].is_distinct_from(value) for name, value in changes.items())))
+        .values(
+            **changes,
+            version=_TASKS.c.version + 1,
+            updated_at=bindparam("changed_at", type_=_TASKS.c.updated_at.type),
+        )
+        .returning(*_TASKS.c)
+    )
+    if at_version:
+        statement = statement.where(_TASKS.c.version == bindparam("expected_version"))
+    return PreparedWrite(statement, tables={"tasks"})
+
 
 # A new task, in one statement that commits by itself (on asyncpg; see
 # keel_db.PreparedWrite): every column bound, the new row returned.

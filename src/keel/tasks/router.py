@@ -33,6 +33,7 @@ from keel_db import (
     NotFoundError,
     Page,
     PageRequestDep,
+    PreparedWrite,
     PrimaryReadSessionDep,
     check_if_match,
     fetch_page,
@@ -166,16 +167,36 @@ async def read_task(task_id: int, user: CurrentUser, request: Request) -> Respon
     return response
 
 
-@router.patch("/{task_id}", responses={**NOT_FOUND, **CONFLICT, **PRECONDITION_FAILED})
+@router.patch(
+    "/{task_id}",
+    response_model=TaskPublic,
+    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION_FAILED},
+)
 async def update_task(
-    task: OwnedTask,
+    task_id: int,
+    user: CurrentUser,
     data: TaskUpdate,
-    session: AsyncSessionDep,
+    request: Request,
     response: Response,
     if_match: IfMatch = None,
-) -> TaskPublic:
-    check_if_match(if_match, task.version)
-    task = await service.update(session, task=task, data=data)
+) -> Response | TaskPublic:
+    primary = KeelDB.of(request).database
+    simple, version = service.if_match_version(if_match)
+    if simple and PreparedWrite.on_driver(primary):
+        # One UPDATE ... RETURNING that commits by itself (a SELECT only when it
+        # changed nothing), answered as JSON bytes.
+        row = await service.update_in_one_statement(
+            primary, owner_id=user.id, task_id=task_id, data=data, version=version
+        )
+        answer = Response(
+            views.task_json(row, repository.OWN_TASK.keys), media_type="application/json"
+        )
+        set_etag(answer, row[repository.OWN_TASK_VERSION])
+        return answer
+    async with primary.sessionmaker() as session:
+        task = await service.get_owned(session, owner_id=user.id, task_id=task_id)
+        check_if_match(if_match, task.version)
+        task = await service.update(session, task=task, data=data)
     set_etag(response, task.version)
     return TaskPublic.model_validate(task)
 

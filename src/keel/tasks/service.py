@@ -25,10 +25,12 @@ from keel.tasks.schemas import (
 )
 from keel.users import service as users
 from keel_db import (
+    STALE_DETAIL,
     Cache,
     Database,
     InvalidInputError,
     NotFoundError,
+    PreconditionFailedError,
     add_row,
     change_row,
     constraint_violation,
@@ -37,6 +39,7 @@ from keel_db import (
     new_timestamps,
     savepoint,
     transaction,
+    utcnow,
     violation_detail,
 )
 
@@ -67,6 +70,43 @@ async def create_in_one_statement(
     values = {**data.model_dump(), "owner_id": owner_id, "version": 1, **new_timestamps()}
     (row,) = await repository.NEW_TASK.write(database, **values)
     return row
+
+
+def if_match_version(if_match: str | None) -> tuple[bool, int | None]:
+    """(simple, version): an absent ``If-Match`` is (True, None), one strong tag
+    (``"3"``) is (True, 3); any other form (a list, ``*``, a weak tag) is (False,
+    None), for the ORM's path and ``check_if_match`` to answer."""
+    if if_match is None:
+        return True, None
+    tag = if_match.strip()
+    if len(tag) > 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit():
+        return True, int(tag[1:-1])
+    return False, None
+
+
+async def update_in_one_statement(
+    database: Database, *, owner_id: int, task_id: int, data: TaskUpdate, version: int | None
+) -> tuple[Any, ...]:
+    """``update`` as one ``UPDATE ... RETURNING`` that commits by itself (PostgreSQL
+    on asyncpg), the answers the ORM's path gives: the changed row; when nothing
+    was changed, the row as it is, if it is the owner's (``NotFoundError`` else) and
+    at ``version`` when one is named (``PreconditionFailedError`` else). Rows are in
+    ``repository.OWN_TASK.keys`` order."""
+    changes = data.model_dump(exclude_unset=True)
+    if changes:
+        statement = repository.update_statement(frozenset(changes), at_version=version is not None)
+        bound = {"task_id": task_id, "owner_id": owner_id, "changed_at": utcnow(), **changes}
+        if version is not None:
+            bound["expected_version"] = version
+        rows = await statement.write(database, **bound)
+        if rows:
+            return rows[0]
+    found = await repository.OWN_TASK.rows(database.read_engine, task_id=task_id, owner_id=owner_id)
+    if not found:
+        raise NotFoundError(TASK_NOT_FOUND)
+    if version is not None and found[0][repository.OWN_TASK_VERSION] != version:
+        raise PreconditionFailedError(STALE_DETAIL)
+    return found[0]
 
 
 async def update(session: AsyncSession, *, task: Task, data: TaskUpdate) -> Task:

@@ -34,7 +34,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Select
-from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy.sql.dml import ReturningInsert, ReturningUpdate
 from sqlalchemy.util import greenlet_spawn
 
 from keel_db.interrupts import mark_database_cancel
@@ -52,6 +52,7 @@ class _Plan:
     sql: str
     names: tuple[str, ...]  # the bound parameters, in the driver's order
     binds: tuple[Processor, ...]
+    fixed: dict[str, Any]  # the values of the statement's own literals (``version + 1``)
     types: tuple[Any, ...]  # the selected columns' types, for this dialect
     results: tuple[Processor, ...] | None = None  # None: no column needs processing
     described: bool = False
@@ -61,7 +62,9 @@ class PreparedRead:
     """``read = PreparedRead(select(...).where(t.c.id == bindparam("id")))``, then
     ``await read.rows(engine, id=7)``: the rows, as tuples, on the engine's pool."""
 
-    def __init__(self, statement: Select[Any] | ReturningInsert[Any]) -> None:
+    def __init__(
+        self, statement: Select[Any] | ReturningInsert[Any] | ReturningUpdate[Any]
+    ) -> None:
         self.statement: Any = statement
         columns = statement.exported_columns  # iterating it gives columns, .keys() names
         self.keys: tuple[str, ...] = tuple(str(key) for key in columns.keys())  # noqa: SIM118
@@ -82,7 +85,11 @@ class PreparedRead:
         plan = self._plan(engine.dialect)
         args = [
             value if process is None else process(value)
-            for value, process in zip((params[n] for n in plan.names), plan.binds, strict=True)
+            for value, process in zip(
+                (params[n] if n in params else plan.fixed[n] for n in plan.names),
+                plan.binds,
+                strict=True,
+            )
         ]
         records = await _fetch(engine, plan, args)
         if plan.results is None:
@@ -95,7 +102,7 @@ class PreparedRead:
 
 
 class PreparedWrite(PreparedRead):
-    """A one-statement write with ``RETURNING`` (an ``INSERT``), prepared as a
+    """A one-statement write with ``RETURNING`` (an ``INSERT``, an ``UPDATE``), prepared as a
     ``PreparedRead`` is, committed by itself: on asyncpg it runs outside a
     transaction, so it commits as it succeeds, in one round trip instead of
     ``BEGIN``, the statement and ``COMMIT``. ``tables`` are then told to the
@@ -104,7 +111,9 @@ class PreparedWrite(PreparedRead):
     other drivers keep the ORM's path, which also knows MySQL's INSERT without
     RETURNING."""
 
-    def __init__(self, statement: ReturningInsert[Any], *, tables: set[str]) -> None:
+    def __init__(
+        self, statement: ReturningInsert[Any] | ReturningUpdate[Any], *, tables: set[str]
+    ) -> None:
         super().__init__(statement)
         self.tables = frozenset(tables)
 
@@ -127,7 +136,12 @@ def _compile(statement: Any, dialect: Dialect) -> _Plan:
         compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
     )
     types = tuple(column.type.dialect_impl(dialect) for column in statement.exported_columns)
-    return _Plan(compiled.string, names, binds, types)
+    fixed = {
+        name: compiled.binds[name].effective_value
+        for name in names
+        if not compiled.binds[name].required
+    }
+    return _Plan(compiled.string, names, binds, fixed, types)
 
 
 def _describe(plan: _Plan, dialect: Dialect, prepared: Any) -> None:
