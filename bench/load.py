@@ -56,10 +56,22 @@ def _answers(port: int) -> bool:
     return True
 
 
+# ./scripts/bench --workers N: servers with N worker processes, on every core.
+WORKERS = int(os.environ.get("BENCH_WORKERS", "1"))
+
+
+def server_cores() -> str:
+    """Core 0 for one process per server; every core when it has workers."""
+    return SERVER_CORE if WORKERS == 1 else all_cores()
+
+
 def start(name: str, command: list[str], port: int, env: dict[str, str]) -> Server:
-    """Start ``command`` on core 0 and wait until it answers HTTP on ``port``."""
+    """Start ``command`` pinned (core 0, or every core with workers) and wait until
+    it answers HTTP on ``port``."""
+    if WORKERS > 1:
+        command = [*command, "--workers", str(WORKERS)]
     process = subprocess.Popen(
-        ["taskset", "-c", SERVER_CORE, *command],
+        ["taskset", "-c", server_cores(), *command],
         cwd=ROOT,
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
@@ -110,8 +122,13 @@ def all_cores() -> str:
 
 
 def cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` and every process below it (the workers of a
+    server started with ``--workers``), live ones included."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    own = (int(fields[11]) + int(fields[12])) / TICKS
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    below = children.read_text().split() if children.exists() else []
+    return own + sum(cpu_seconds(int(child)) for child in below)
 
 
 def _ms(text: str) -> float:
@@ -140,7 +157,8 @@ def _run_wrk(
 ) -> str:
     """wrk's report of one run: one thread, ``connections`` connections, core 1; a
     request unanswered after ``timeout`` seconds counts as a timeout."""
-    command = ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s"]
+    cores = LOAD_CORE if WORKERS == 1 else all_cores()
+    command = ["taskset", "-c", cores, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s"]
     command += ["--latency", "--timeout", f"{timeout:g}s"]
     command += ["-s", str(ROOT / "bench" / script), server.base_url]
     wrk_env = {**os.environ, **server.wrk_env, **env, "BENCH_NONCE": str(time.time_ns())}

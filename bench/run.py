@@ -53,6 +53,13 @@ def arguments() -> argparse.Namespace:
         help="only the concurrency sweep (10, 40, 160 connections); updates its section",
     )
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes per server (1): with more, servers and wrk share every "
+        "core and CPU per request sums the workers; implies printing, not writing",
+    )
+    parser.add_argument(
         "--only",
         default="",
         help="comma-separated scenario keys (hero,tasks,...): measure only these, print, "
@@ -161,7 +168,7 @@ def run_scenarios(
 def measure_servers(args: argparse.Namespace) -> tuple[report.Results, sweep.Sweep]:
     """Everything that needs the servers up: the wrk scenarios, the concurrency
     sweep, then the bulk insert."""
-    load.pin_postgres(load.LOAD_CORE)
+    load.pin_postgres(load.LOAD_CORE if args.workers == 1 else load.all_cores())
     servers: dict[str, Server] = {}
     try:
         servers = start_servers()
@@ -193,6 +200,10 @@ def measure_servers(args: argparse.Namespace) -> tuple[report.Results, sweep.Swe
 
 def main() -> None:
     args = arguments()
+    os.environ["BENCH_WORKERS"] = str(args.workers)
+    load.WORKERS = args.workers
+    if args.workers > 1 and not args.only:
+        args.only = ",".join(scenario.key for scenario in SCENARIOS)
     for tool in ("wrk", "taskset"):
         if not shutil.which(tool):
             sys.exit(f"bench: {tool} is needed (Debian: apt-get install wrk util-linux)")
@@ -204,6 +215,8 @@ def main() -> None:
     results, crowds = measure_servers(args)
     if args.only:
         print()
+        if args.workers > 1:
+            print(f"({args.workers} workers per server, servers and wrk on every core)")
         print(report.table(results))
         print("\n".join(report.targets(results)))
         return
