@@ -21,11 +21,20 @@ from sqlalchemy import (
     bindparam,
     exc,
     insert,
+    make_url,
     select,
     text,
 )
 
-from keel_db import Database, Money, PreparedRead, PreparedWrite, UTCDateTime, count_queries
+from keel_db import (
+    Database,
+    EngineSettings,
+    Money,
+    PreparedRead,
+    PreparedWrite,
+    UTCDateTime,
+    count_queries,
+)
 from tests.helpers import database_with
 
 pytestmark = pytest.mark.anyio
@@ -177,3 +186,23 @@ async def test_a_statements_own_literals_are_bound_for_it(database: Database) ->
     )
     assert await read.rows(database.read_engine, id=1) == [(11,)]
     assert await read.rows(database.read_engine, id=1) == await _core(database, read, id=1)
+
+
+async def test_a_failed_connect_is_the_error_core_raises(second_database_url: str) -> None:
+    """A driver error while connecting (here: a database that does not exist; in an
+    outage, "the database system is starting up") comes out wrapped as Core wraps
+    it, so the app answers it alike (a 503, not a 500)."""
+    missing = make_url(second_database_url)
+    if missing.get_backend_name() == "sqlite":
+        pytest.skip("SQLite makes the file")
+    database = Database(EngineSettings(url=str(missing.set(database="keel_no_such_database"))))
+    try:
+        with pytest.raises(exc.DBAPIError) as prepared:
+            await BY_MIN_ID.rows(database.read_engine, low=1)
+        with pytest.raises(exc.DBAPIError) as core:
+            async with database.read_engine.connect() as connection:
+                await connection.execute(BY_MIN_ID.statement, {"low": 1})
+        assert type(prepared.value) is type(core.value)
+        assert type(prepared.value.orig) is type(core.value.orig)
+    finally:
+        await database.dispose()

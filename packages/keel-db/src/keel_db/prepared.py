@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import ReturningInsert, ReturningUpdate
@@ -161,7 +161,7 @@ async def _fetch(engine: AsyncEngine, plan: _Plan, args: Sequence[Any]) -> Any:
     the driver's errors translated as Core translates them. Not through a
     SQLAlchemy ``Connection``: making one costs more than the read."""
     sync_engine = engine.sync_engine
-    pooled = await greenlet_spawn(sync_engine.pool.connect)
+    pooled = await greenlet_spawn(_checkout, sync_engine)
     try:
         dispatch = sync_engine.dispatch
         dispatch.before_cursor_execute(pooled, None, plan.sql, args, None, False)
@@ -174,7 +174,10 @@ async def _fetch(engine: AsyncEngine, plan: _Plan, args: Sequence[Any]) -> Any:
                 records = await prepared.fetch(*args)
                 _describe(plan, sync_engine.dialect, prepared)
         except Exception as error:
-            raise _translated(sync_engine.dialect, pooled, plan, args, error) from error
+            translated = _translated(sync_engine.dialect, pooled, plan, args, error)
+            if translated is error:
+                raise
+            raise translated from error
         except BaseException as cancelled:  # asyncio.CancelledError: a timeout around it
             mark_database_cancel(cancelled)
             raise
@@ -184,9 +187,21 @@ async def _fetch(engine: AsyncEngine, plan: _Plan, args: Sequence[Any]) -> Any:
         await greenlet_spawn(pooled.close)
 
 
+def _checkout(sync_engine: Engine) -> Any:
+    """A connection from the engine's pool; a driver error while connecting (the
+    server starting up, refusing the login) raised as Core raises it when a
+    ``Connection`` is made: wrapped, the engine's error events told, the pool
+    invalidated on a disconnect."""
+    try:
+        return sync_engine.pool.connect()
+    except sync_engine.dialect.loaded_dbapi.Error as error:
+        Connection._handle_dbapi_exception_noconnection(error, sync_engine.dialect, sync_engine)
+        raise  # pragma: no cover - the call above always raises
+
+
 def _translated(
     dialect: Dialect, pooled: Any, plan: _Plan, args: Sequence[Any], error: Exception
-) -> sa_exc.DBAPIError:
+) -> Exception:
     """``error`` as Core would raise it: the dialect's DB-API exception, wrapped in
     SQLAlchemy's ``DBAPIError`` class for it; a disconnect invalidates the connection."""
     adapted = pooled.dbapi_connection
@@ -196,7 +211,9 @@ def _translated(
         translated: Exception = dbapi_error
     else:  # pragma: no cover - _handle_exception always raises
         translated = error
-    disconnect = dialect.is_disconnect(translated, adapted, None)  # type: ignore[arg-type]
+    if not isinstance(translated, dialect.loaded_dbapi.Error):
+        return error  # not the driver's (an OSError, a bug): raised as it is, as Core does
+    disconnect = dialect.is_disconnect(translated, adapted, None)
     if disconnect:
         pooled.invalidate(translated)
     wrapped = sa_exc.DBAPIError.instance(
