@@ -77,3 +77,33 @@ async def timed(client: httpx.AsyncClient, method: str, path: str, **kwargs: Any
         response.headers.get("retry-after"),
         body=body,
     )
+
+
+def check_writes_through_an_outage(
+    load: Load,
+    outage: Outage,
+    *,
+    recovery: float | None,
+    recovery_bound: float,
+    slowest: float,
+    stored: set[str],
+) -> None:
+    """What every outage test asserts of its writers: only 201 and 503 (with
+    Retry-After), 503 for every write sent and answered while the server was down,
+    nothing slower than ``slowest`` seconds, the first 201 within ``recovery_bound``
+    seconds of the server's return and only 201 after that, and every acknowledged
+    write among the ``stored`` titles."""
+    unexpected = [a for a in load.writes if a.status not in (201, 503)]
+    assert not unexpected, f"answers other than 201 and 503: {unexpected[:5]}"
+    assert all((a.retry_after or "").isdigit() for a in load.writes if a.status == 503)
+    during = [a for a in load.writes if outage.covers(a)]
+    assert during, "no write was answered while the server was down"
+    assert {a.status for a in during} == {503}
+    slow = [a for a in load.writes if a.seconds > slowest]
+    assert not slow, f"answers slower than {slowest} s: {slow[:5]}"
+    assert recovery is not None, "no write succeeded after the server came back"
+    assert recovery <= recovery_bound
+    settled = [a for a in load.writes if a.started >= outage.back + recovery_bound]
+    assert settled
+    assert {a.status for a in settled} == {201}
+    assert load.acknowledged() - stored == set(), "acknowledged writes were lost"
