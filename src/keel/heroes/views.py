@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,13 +32,18 @@ def hero(row: Any, *, admin: bool) -> HeroPublic:
     return HeroPublic.model_validate(_hero_fields(row, admin=admin))
 
 
+@functools.cache
+def _hero_positions(keys: tuple[str, ...]) -> tuple[int, int, int, int]:
+    """Where id, name, age and secret_name are in rows of ``keys`` (found once)."""
+    return keys.index("id"), keys.index("name"), keys.index("age"), keys.index("secret_name")
+
+
 def heroes_page_json(
-    result: PageResult[tuple[Any, ...]], keys: Sequence[str], *, admin: bool
+    result: PageResult[tuple[Any, ...]], keys: tuple[str, ...], *, admin: bool
 ) -> bytes:
     """A page of heroes-table rows (tuples in ``keys`` order) as the JSON of a
     ``Page[HeroPublic]``, byte for byte (``tests/test_heroes_json.py``)."""
-    at = {key: keys.index(key) for key in ("id", "name", "age", "secret_name")}
-    hero_id, name, age, secret = at["id"], at["name"], at["age"], at["secret_name"]
+    hero_id, name, age, secret = _hero_positions(keys)
     if admin:
         items = [
             {"id": row[hero_id], "name": row[name], "age": row[age], "secret_name": row[secret]}
