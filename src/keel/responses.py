@@ -6,15 +6,28 @@ codes, so one answer reads the same wherever it is given: ``{**AUTH,
 can answer; what every operation of a kind can answer (503, 400, 413, a bad
 token's 401) is added by ``keel.openapi``, which keeps a route's description of a
 code when it has one. A table is never changed in place: combine by unpacking.
+
+``json_answer`` is the answer itself for the routes that write their JSON bytes
+straight from rows (the hot reads and writes), with the ``ETag`` when it has one.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from keel_db import PRECONDITION_FAILED
+from fastapi import Response
+
+from keel_db import PRECONDITION_FAILED, set_etag
 
 Responses = dict[int | str, dict[str, Any]]
+
+
+def json_answer(body: bytes, *, status_code: int = 200, version: int | None = None) -> Response:
+    """``body`` (JSON bytes already made) as the answer; ``version`` sets its ETag."""
+    response = Response(body, status_code=status_code, media_type="application/json")
+    if version is not None:
+        set_etag(response, version)
+    return response
 
 
 def answer(status_code: int, description: str) -> Responses:

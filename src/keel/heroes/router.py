@@ -18,7 +18,7 @@ from keel.heroes.schemas import (
     TeamUpdate,
     TeamWithHeroes,
 )
-from keel.responses import AUTH, PRECONDITION_FAILED, conflict, not_found
+from keel.responses import AUTH, PRECONDITION_FAILED, conflict, json_answer, not_found
 from keel.users.dependencies import CurrentUser, OptionalUser
 from keel.users.schemas import Principal
 from keel_db import (
@@ -177,7 +177,7 @@ async def list_heroes(
         # straight to JSON bytes (keel_db.PreparedPage).
         rows = await repository.ALL_HEROES.fetch(replica.read_engine, page)
         body = views.heroes_page_json(rows, repository.ALL_HEROES.keys, admin=_admin(viewer))
-        return Response(body, media_type="application/json")
+        return json_answer(body)
     statement = repository.heroes_statement(name=name, team_id=team_id)
     async with replica.read_sessionmaker() as session:
         result = await fetch_page(session, statement, page, repository.HEROES_BY_ID)
@@ -195,9 +195,7 @@ async def read_hero(hero_id: int, viewer: OptionalUser, request: Request) -> Res
     if not rows:
         raise NotFoundError(service.HERO_NOT_FOUND)
     body = views.hero_with_teams_json(rows, admin=_admin(viewer))
-    response = Response(body, media_type="application/json")
-    set_etag(response, rows[0][repository.HERO_VERSION])
-    return response
+    return json_answer(body, version=rows[0][repository.HERO_VERSION])
 
 
 @heroes.patch("/{hero_id}", responses={**AUTH, **HERO_404, **PRECONDITION_FAILED})

@@ -1,13 +1,21 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from keel.idempotency.dependencies import IdempotencyHeaderDep, replay
 from keel.idempotency.service import StoredAnswer
-from keel.responses import AUTH, KEYED_INVALID, PRECONDITION_FAILED, answer, conflict, owned
+from keel.responses import (
+    AUTH,
+    KEYED_INVALID,
+    PRECONDITION_FAILED,
+    answer,
+    conflict,
+    json_answer,
+    owned,
+)
 from keel.tasks import repository, service, views
 from keel.tasks.models import PRIORITY_MAX, PRIORITY_MIN, Task
 from keel.tasks.repository import NO_FILTERS, TaskFilters
@@ -77,7 +85,7 @@ async def create_task(data: TaskCreate, user: CurrentUser, request: Request) -> 
         # One INSERT ... RETURNING that commits by itself, answered as JSON bytes.
         row = await service.create_in_one_statement(primary, owner_id=user.id, data=data)
         body = views.task_json(row, repository.NEW_TASK.keys)
-        return Response(body, status_code=status.HTTP_201_CREATED, media_type="application/json")
+        return json_answer(body, status_code=status.HTTP_201_CREATED)
     async with primary.sessionmaker() as session:
         return await service.create(session, owner_id=user.id, data=data)
 
@@ -97,7 +105,7 @@ async def list_tasks(
         # straight to JSON bytes (keel_db.PreparedPage).
         pages = repository.OWN_TASKS[sort]
         rows = await pages.fetch(primary.read_engine, page, owner_id=user.id)
-        return Response(views.tasks_page_json(rows, pages.keys), media_type="application/json")
+        return json_answer(views.tasks_page_json(rows, pages.keys))
     statement = repository.list_statement(owner_id=user.id, filters=filters)
     async with primary.read_sessionmaker() as session:
         result = await fetch_page(session, statement, page, repository.SORTS[sort])
@@ -152,6 +160,13 @@ async def update_tasks(
     return [TaskPublic.model_validate(task) for task in tasks]
 
 
+def _task_answer(row: tuple[Any, ...]) -> Response:
+    """A tasks-table row (``repository.OWN_TASK.keys`` order) as the answer, its
+    version as the ETag."""
+    body = views.task_json(row, repository.OWN_TASK.keys)
+    return json_answer(body, version=row[repository.OWN_TASK_VERSION])
+
+
 @router.get("/{task_id}", response_model=TaskPublic, responses=NOT_FOUND)
 async def read_task(task_id: int, user: CurrentUser, request: Request) -> Response:
     # One prepared read on the primary (the caller's own data), no session, and
@@ -160,11 +175,7 @@ async def read_task(task_id: int, user: CurrentUser, request: Request) -> Respon
     rows = await repository.OWN_TASK.rows(engine, task_id=task_id, owner_id=user.id)
     if not rows:
         raise NotFoundError(service.TASK_NOT_FOUND)
-    response = Response(
-        views.task_json(rows[0], repository.OWN_TASK.keys), media_type="application/json"
-    )
-    set_etag(response, rows[0][repository.OWN_TASK_VERSION])
-    return response
+    return _task_answer(rows[0])
 
 
 @router.patch(
@@ -188,11 +199,7 @@ async def update_task(
         row = await service.update_in_one_statement(
             primary, owner_id=user.id, task_id=task_id, data=data, version=version
         )
-        answer = Response(
-            views.task_json(row, repository.OWN_TASK.keys), media_type="application/json"
-        )
-        set_etag(answer, row[repository.OWN_TASK_VERSION])
-        return answer
+        return _task_answer(row)
     async with primary.sessionmaker() as session:
         task = await service.get_owned(session, owner_id=user.id, task_id=task_id)
         check_if_match(if_match, task.version)
