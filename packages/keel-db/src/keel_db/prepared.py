@@ -1,4 +1,5 @@
-"""Hot reads below SQLAlchemy's execution path: ``PreparedRead``.
+"""Hot reads (and one-statement writes) below SQLAlchemy's execution path:
+``PreparedRead`` and ``PreparedWrite``.
 
 A ``PreparedRead`` is a SELECT built with SQLAlchemy (portable, parameterised, its
 columns typed), compiled once per dialect on first use, and run on a connection
@@ -20,8 +21,9 @@ any other statement; a driver error is raised as SQLAlchemy's ``DBAPIError`` of 
 same class Core would raise (a lost connection is invalidated), so the error
 handlers answer it alike.
 
-For reads only, outside any unit of work: writes and ORM loading keep the usual
-path.
+Outside any unit of work: a ``PreparedRead`` reads; a ``PreparedWrite`` is one
+``INSERT``/``UPDATE … RETURNING`` that commits by itself (asyncpg only). Writes of
+more than one statement and ORM loading keep the usual path.
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ class PreparedRead:
         return plan
 
     async def rows(self, engine: AsyncEngine, **params: Any) -> list[Row]:
-        if engine.dialect.driver != "asyncpg":
+        if not _on_asyncpg(engine):
             async with engine.connect() as connection:
                 result = await connection.execute(self.statement, params)
                 return [tuple(row) for row in result.all()]
@@ -119,7 +121,7 @@ class PreparedWrite(PreparedRead):
 
     @staticmethod
     def on_driver(database: Database) -> bool:
-        return database.engine.dialect.driver == "asyncpg"
+        return _on_asyncpg(database.engine)
 
     async def write(self, database: Database, **params: Any) -> list[Row]:
         if not self.on_driver(database):
@@ -127,6 +129,11 @@ class PreparedWrite(PreparedRead):
         rows = await self.rows(database.engine, **params)
         await database.tables_committed(set(self.tables))
         return rows
+
+
+def _on_asyncpg(engine: AsyncEngine) -> bool:
+    """Whether statements run straight on the driver here (else through Core)."""
+    return engine.dialect.driver == "asyncpg"
 
 
 def _compile(statement: Any, dialect: Dialect) -> _Plan:
