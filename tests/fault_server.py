@@ -92,9 +92,10 @@ def keel_serve(
         "SECRET_KEY": "fault-test-secret-key-that-is-long-enough-for-hs256",
         "ARGON2_TIME_COST": "1",
         "ARGON2_MEMORY_KIB": "1024",
-        **environment,
     }
-    env.pop("REDIS_URL", None)  # this process's own cache: nothing shared across tests
+    # The server's own cache unless the caller gives it a Redis: none shared by accident.
+    env.pop("REDIS_URL", None)
+    env.update(environment)
     log = directory / f"keel-serve-{port}.log"
     with log.open("wb") as output:
         process = subprocess.Popen(  # noqa: S603 - our own command, no shell

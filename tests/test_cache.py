@@ -1,36 +1,32 @@
 """Cached stats on both stores (this process's memory, Redis): a write is seen by
-the next read, repeated reads skip the database, and a cache outage is a miss."""
+the next read, repeated reads skip the database, and a cache outage is a miss.
+On Redis, workers that miss one key at once compute it once between them, and a
+leader that died holds the others back no longer than the bound."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import httpx
 import pytest
-import redis
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from keel.config import Settings
 from keel.main import create_app
-from keel_db import KeelDB
+from keel_db import Cache, CacheUnavailableError, KeelDB, MemoryStore
+from keel_db.cache import Lease
 from keel_db.monitoring import count_queries
-from tests.conftest import IN_CI, REDIS_URL, make_settings
+from keel_db.redis_store import RedisStore
+from tests.conftest import make_settings
 from tests.helpers import API, create_task, signed_up_headers, started_client
+from tests.redis_check import redis_or_skip
 
 pytestmark = pytest.mark.anyio
-
-
-def redis_or_skip() -> str:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError as error:
-        if IN_CI:
-            pytest.fail(f"Redis not reachable at {REDIS_URL}: {error}")
-        pytest.skip(f"Redis not reachable at {REDIS_URL}: {error}")
-    return REDIS_URL
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -151,3 +147,109 @@ async def test_with_caching_off_every_read_asks_the_database(
         with count_queries(KeelDB.of(uncached).database.engine) as log:
             assert (await stats(client, headers))["total"] == 1
         assert log.count == 2  # the current user, then the aggregate again
+
+
+# --- one flight across workers: two Cache objects stand for two worker processes ---
+
+
+@pytest.fixture
+async def redis_stores() -> AsyncIterator[Callable[[], RedisStore]]:
+    """Makes RedisStores on the test Redis (each with connections of its own, as each
+    worker has), closed at the end."""
+    url = redis_or_skip()
+    made: list[RedisStore] = []
+
+    def store() -> RedisStore:
+        made.append(RedisStore(url, timeout=5))
+        return made[-1]
+
+    yield store
+    for each in made:
+        await each.close()
+
+
+def counted(computed: list[int], *, seconds: float = 0.0) -> Callable[[], Awaitable[Any]]:
+    """A computation that notes each run in ``computed`` and takes ``seconds``."""
+
+    async def compute() -> Any:
+        computed.append(1)
+        await asyncio.sleep(seconds)
+        return {"runs": len(computed)}
+
+    return compute
+
+
+async def test_two_workers_on_one_redis_compute_a_missed_key_once(
+    redis_stores: Callable[[], RedisStore],
+) -> None:
+    prefix = f"test-{uuid.uuid4().hex}"
+    workers = [Cache(redis_stores(), prefix=prefix, shared_flight_seconds=10) for _ in range(2)]
+    computed: list[int] = []
+    compute = counted(computed, seconds=0.2)
+    answers = await asyncio.gather(
+        *(
+            worker.get_or_compute("stats", "1", compute, tables=["tasks"])
+            for worker in workers
+            for _ in range(5)
+        )
+    )
+    assert len(computed) == 1  # not once per worker
+    assert answers == [{"runs": 1}] * 10
+
+
+async def test_a_dead_leader_holds_the_others_back_no_longer_than_the_bound(
+    redis_stores: Callable[[], RedisStore],
+) -> None:
+    prefix = f"test-{uuid.uuid4().hex}"
+    # The leader takes the lease for 30 s and never finishes: as a worker that died
+    # (or hangs) in the middle of its computation.
+    leader = Cache(redis_stores(), prefix=prefix, shared_flight_seconds=30)
+    started, never = asyncio.Event(), asyncio.Event()
+
+    async def hang() -> Any:
+        started.set()
+        await never.wait()
+
+    leading = asyncio.create_task(leader.get_or_compute("stats", "1", hang, tables=["tasks"]))
+    await started.wait()
+    follower = Cache(redis_stores(), prefix=prefix, shared_flight_seconds=0.5)
+    computed: list[int] = []
+    began = time.monotonic()
+    async with asyncio.timeout(10):
+        answer = await follower.get_or_compute("stats", "1", counted(computed), tables=["tasks"])
+    waited = time.monotonic() - began
+    leading.cancel()
+    assert answer == {"runs": 1}
+    assert 0.45 <= waited < 1.5  # it waited for the leader, then no longer than the bound
+
+
+async def test_a_lease_is_released_only_by_whoever_holds_it(
+    redis_stores: Callable[[], RedisStore],
+) -> None:
+    first, second = redis_stores(), redis_stores()
+    key = f"test-{uuid.uuid4().hex}:lease"
+    expired = await first.try_lease(key, 0.1)
+    assert expired is not None
+    assert await second.try_lease(key, 5) is None  # held
+    await asyncio.sleep(0.2)
+    current = await second.try_lease(key, 5)
+    assert current is not None  # the first one's lease expired: the second took it
+    await expired.release()  # too late: this must not delete the second one's lease
+    assert await first.try_lease(key, 5) is None
+    await current.release()
+    assert await first.try_lease(key, 5) is not None
+
+
+class LeasesDown(MemoryStore):
+    """A store whose values answer but whose leases do not."""
+
+    async def try_lease(self, key: str, ttl: float) -> Lease | None:
+        raise CacheUnavailableError("leases down")
+
+
+async def test_a_store_that_cannot_lease_is_a_miss_not_an_error() -> None:
+    cache = Cache(LeasesDown())
+    computed: list[int] = []
+    assert await cache.get_or_compute("stats", "1", counted(computed), tables=["t"]) == {"runs": 1}
+    assert await cache.get_or_compute("stats", "1", counted(computed), tables=["t"]) == {"runs": 1}
+    assert len(computed) == 1  # stored all the same, and read back

@@ -1,4 +1,5 @@
-"""/metrics and the slow-query log."""
+"""/metrics and the slow-query log; the pool figures as sampled gauges, as several
+workers have them (the workers themselves: tests/test_workers.py)."""
 
 from __future__ import annotations
 
@@ -64,6 +65,29 @@ async def test_slow_queries_are_counted_under_the_given_prefix_and_logged_withou
     assert "slow query" in record.getMessage()
     assert "SLEEP" in record.getMessage().upper()
     assert "hunter2-value" not in caplog.text
+
+
+async def test_in_multiprocess_mode_the_pool_figures_are_what_was_last_sampled(
+    database_url: str,
+) -> None:
+    registry = CollectorRegistry()
+    metrics = DatabaseMetrics(registry, prefix="mp_db", multiprocess=True)
+    database = Database(EngineSettings(url=database_url), metrics=metrics)
+
+    def in_use() -> float | None:
+        return registry.get_sample_value("mp_db_pool_in_use", {"database": "primary"})
+
+    try:
+        async with database.engine.connect():
+            assert in_use() is None  # nothing sampled yet: read at scrape time no more
+            metrics.sample_pools()
+            assert in_use() == 1
+        assert in_use() == 1  # until the next sample
+        metrics.sample_pools()
+        assert in_use() == 0
+        assert registry.get_sample_value("mp_db_pool_overflow", {"database": "primary"}) == 0
+    finally:
+        await database.dispose()
 
 
 async def test_with_metrics_off_there_is_no_endpoint_and_requests_still_work(

@@ -3,11 +3,22 @@ latency, slow queries, pool use, cache hits and misses, document-database (Mongo
 commands by name and their latency. Each app has its own
 registry (several apps in one process, as in tests, do not collide).
 
-With several workers, each worker keeps its own figures: scrape each, or run one
-worker per container."""
+With several workers (``keel serve --workers N``), ``/metrics`` shows the whole
+service, whichever worker answers: ``serve`` gives the workers a fresh directory in
+``PROMETHEUS_MULTIPROC_DIR`` (prometheus-client's multiprocess mode), every worker
+writes its figures there, and the scrape adds them up with a
+``MultiProcessCollector``: counters and histograms sum over every worker that ever
+ran, the pool gauges over the workers alive (``keel_db.metrics`` samples them every
+``POOL_SAMPLE_SECONDS``). A worker that stops marks itself dead, so its gauges
+leave the sum. A worker killed outright (SIGKILL) cannot: its last pool figures
+stay in the sum until the server stops. Several ``keel serve`` on one machine or
+many: scrape each."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 import time
 from typing import Any
 
@@ -18,18 +29,29 @@ from prometheus_client import (
     Counter,
     Histogram,
     generate_latest,
+    multiprocess,
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from keel.context import keel_context
 from keel.documents.monitoring import CommandMetrics
 from keel_db import DatabaseMetrics
+from keel_db.metrics import multiprocess_enabled
 
 router = APIRouter(tags=["operations"])
 
+# How often each worker writes its pool figures in multiprocess mode: about as
+# fresh as a scrape every few seconds can tell.
+POOL_SAMPLE_SECONDS = 1.0
+
 
 class Metrics:
-    def __init__(self) -> None:
+    """This app's series, and what ``/metrics`` answers with. ``multiprocess``
+    (default: ``PROMETHEUS_MULTIPROC_DIR`` is set) exposes every worker's figures
+    instead of this app's registry."""
+
+    def __init__(self, *, multiprocess: bool | None = None) -> None:
+        self.multiprocess = multiprocess_enabled() if multiprocess is None else multiprocess
         self.registry = CollectorRegistry()
         self.request_seconds = Histogram(
             "keel_http_request_seconds",
@@ -44,7 +66,9 @@ class Metrics:
             ["namespace", "result"],
             registry=self.registry,
         )
-        self.database = DatabaseMetrics(self.registry, prefix="keel_db")
+        self.database = DatabaseMetrics(
+            self.registry, prefix="keel_db", multiprocess=self.multiprocess
+        )
         self.document_command_seconds = Histogram(
             "keel_document_command_seconds",
             "Time the document database (MongoDB) took to answer a command, by command.",
@@ -58,10 +82,38 @@ class Metrics:
             ["command"],
             registry=self.registry,
         )
+        self.exposed = self.registry if not self.multiprocess else _every_worker()
+        self._sampler: asyncio.Task[None] | None = None
 
     def document_listener(self) -> CommandMetrics:
         """The PyMongo command listener that feeds the two document-command series."""
         return CommandMetrics(self.document_command_seconds, self.document_command_failures)
+
+    def serving(self) -> None:
+        """The app has started: in multiprocess mode, sample the pools from now on."""
+        if self.multiprocess and self._sampler is None:
+            sampling = self.database.sample_pools_every(POOL_SAMPLE_SECONDS)
+            self._sampler = asyncio.get_running_loop().create_task(sampling)
+
+    async def stopped(self) -> None:
+        """The app has stopped: in multiprocess mode, this worker's gauges leave the
+        sum (``mark_process_dead``); its counters and histograms stay in it."""
+        if self._sampler is not None:
+            self._sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sampler
+            self._sampler = None
+        if self.multiprocess:
+            multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+
+def _every_worker() -> CollectorRegistry:
+    """A registry holding only the collector that adds up the figures every worker
+    wrote to ``PROMETHEUS_MULTIPROC_DIR`` (this app's own registry would count this
+    worker twice)."""
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return registry
 
 
 class RequestMetricsMiddleware:
@@ -106,6 +158,6 @@ def route_template(scope: Scope) -> str:
 
 @router.get("/metrics", include_in_schema=True, response_class=Response)
 async def metrics(request: Request) -> Response:
-    """Prometheus text exposition."""
-    registry = keel_context(request).metrics.registry
+    """Prometheus text exposition: this app's figures, or every worker's."""
+    registry = keel_context(request).metrics.exposed
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -3,7 +3,9 @@ them and reads what they asked for, as ``keel_db.count_queries`` does for SQL
 statements. Nothing is kept while no one watches.
 
 ``CommandMetrics`` times every command for ``/metrics``, labelled by the command's
-name only ("find", "insert" ...): never a filter, a value or an id."""
+name only ("find", "insert" ...): never a filter, a value or an id. A histogram and
+a counter, nothing read at scrape time, so with several workers they add up like
+the others (keel.observability)."""
 
 from __future__ import annotations
 

@@ -13,6 +13,15 @@ Stores: ``keel_db.redis_store.RedisStore`` (shared by every worker; the ``redis`
 extra) or ``MemoryStore`` (this process only). Concurrent misses on one key in a process
 compute once (single flight). A cache that fails is a miss, never an error: the
 database answers instead.
+
+Across processes, a store that can also hand out short leases (``LeaseStore``, an
+optional capability next to ``CacheStore``: ``RedisStore`` has it) makes concurrent
+misses on one key compute once for all the workers: the process whose miss takes
+the lease computes and stores the value, the others poll for it every
+``LEASE_POLL_SECONDS``. A lease lasts ``shared_flight_seconds`` and nobody waits for
+one longer than that: a leader that died, hangs or is slow costs the others that
+wait at most, then they compute themselves. A store without leases (``MemoryStore``,
+``NullStore``, a store of your own) keeps the single flight within each process.
 """
 
 from __future__ import annotations
@@ -22,11 +31,15 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_PREFIX = "cache"
+# How long another process's computation is waited for, at most (and its lease lasts).
+DEFAULT_SHARED_FLIGHT_SECONDS = 1.0
+# How often a process waiting for another's computation looks for the value.
+LEASE_POLL_SECONDS = 0.01
 
 
 class CacheUnavailableError(Exception):
@@ -45,6 +58,25 @@ class CacheStore(Protocol):
     async def set(self, key: str, value: str, ttl: float) -> None: ...
     async def incr(self, key: str) -> int: ...
     async def close(self) -> None: ...
+
+
+class Lease(Protocol):
+    """A lease on one key, held by whoever took it until it expires or is released."""
+
+    async def release(self) -> None:
+        """Give the lease back if it is still ours (it may have expired and been
+        taken by another since: then nothing happens)."""
+
+
+@runtime_checkable
+class LeaseStore(Protocol):
+    """What a store shared by several processes adds for a single flight across them
+    (optional: ``Cache`` checks for it with ``isinstance``)."""
+
+    async def try_lease(self, key: str, ttl: float) -> Lease | None:
+        """A lease on ``key`` for ``ttl`` seconds if nobody holds one now, else None
+        (at once, without waiting). Raises ``CacheUnavailableError`` when it cannot
+        answer."""
 
 
 class MemoryStore:
@@ -110,10 +142,14 @@ class Cache:
         ttl: float = 60.0,
         prefix: str = DEFAULT_PREFIX,
         on_lookup: Callable[[str, bool], None] = lambda _namespace, _hit: None,
+        shared_flight_seconds: float = DEFAULT_SHARED_FLIGHT_SECONDS,
     ) -> None:
+        """``shared_flight_seconds``: with a ``LeaseStore``, how long a miss waits
+        for the value another process is computing before computing it itself."""
         self.store = store
         self.ttl = ttl
         self.prefix = prefix
+        self.shared_flight_seconds = shared_flight_seconds
         self._on_lookup = on_lookup
         self._inflight: dict[str, asyncio.Future[Any]] = {}
 
@@ -153,11 +189,7 @@ class Cache:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._inflight[full_key] = future
         try:
-            # A leader that finished between our miss and now has stored the value.
-            stored = await self._get_quietly(full_key)
-            value = json.loads(stored) if stored is not None else await compute()
-            if stored is None:
-                await self._set_quietly(full_key, value)
+            value = await self._across_processes(full_key, compute)
             future.set_result(value)
             return value
         except BaseException as error:
@@ -166,6 +198,54 @@ class Cache:
             raise
         finally:
             del self._inflight[full_key]
+
+    async def _across_processes(self, full_key: str, compute: Callable[[], Awaitable[Any]]) -> Any:
+        """This process's computation of ``full_key``, shared with the other processes
+        when the store leases: take the lease and compute, or wait for the value of
+        whoever holds it, at most ``shared_flight_seconds``."""
+        store = self.store
+        if not isinstance(store, LeaseStore):
+            return await self._compute_unless_stored(full_key, compute)
+        # Leases have a namespace of their own: no value's key can be a lease's.
+        lease_key = f"{self.prefix}:lease:" + full_key.removeprefix(f"{self.prefix}:value:")
+        deadline = time.monotonic() + self.shared_flight_seconds
+        while time.monotonic() < deadline:
+            try:
+                lease = await store.try_lease(lease_key, self.shared_flight_seconds)
+                stored = None if lease is not None else await store.get(full_key)
+            except _UNAVAILABLE as error:
+                logger.warning("cache unavailable, computing without a lease: %s", error)
+                break
+            if lease is not None:
+                return await self._compute_holding(lease, full_key, compute)
+            if stored is not None:
+                return json.loads(stored)
+            await asyncio.sleep(LEASE_POLL_SECONDS)
+        return await self._compute_unless_stored(full_key, compute)
+
+    async def _compute_holding(
+        self, lease: Lease, full_key: str, compute: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        """Compute and store under the lease, then give it back (stored first: whoever
+        takes the lease next finds the value)."""
+        try:
+            return await self._compute_unless_stored(full_key, compute)
+        finally:
+            try:
+                await lease.release()
+            except _UNAVAILABLE as error:
+                logger.warning("cache unavailable; the lease lives to its TTL: %s", error)
+
+    async def _compute_unless_stored(
+        self, full_key: str, compute: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        # A leader that finished between our miss and now has stored the value.
+        stored = await self._get_quietly(full_key)
+        if stored is not None:
+            return json.loads(stored)
+        value = await compute()
+        await self._set_quietly(full_key, value)
+        return value
 
     async def _get_quietly(self, full_key: str) -> str | None:
         try:
