@@ -10,7 +10,7 @@ import subprocess
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.bulk import BulkResult
 from bench.load import Sample
@@ -22,6 +22,9 @@ from bench.scenarios import (
     SEED_LIMIT_S,
     Scenario,
 )
+
+if TYPE_CHECKING:
+    from bench.pgbouncer import Comparison
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTES = "## Where the time goes"
@@ -41,6 +44,7 @@ class Results:
     seed_seconds: float | None = None
     load_average: float = 0.0  # of the machine, over the minute before the run
     commit: str = "unknown commit"
+    pgbouncer: Comparison | None = None  # bench/pgbouncer.py's, when measured
 
     def median(self, key: str, side: int, field: str) -> float:
         return statistics.median(getattr(sample, field) for sample in self.pairs[key][side])
@@ -280,3 +284,21 @@ def write(results: Results, markdown: Path, png: Path) -> None:
     notes = old[old.index(NOTES) :] if NOTES in old else ""
     chart(results, png)
     markdown.write_text(document(results, notes))
+
+
+def put_section(markdown: Path, heading: str, section: str, *, before: str) -> None:
+    """Put ``section`` (starting with the line ``heading``) into ``markdown``: in
+    place of the one under that heading, else just before the heading ``before``,
+    else at the end."""
+    text = markdown.read_text() if markdown.exists() else ""
+    new = section + "\n\n"
+    if heading in text:
+        start = text.index(heading)
+        end = text.find("\n## ", start + len(heading))
+        text = text[:start] + new + (text[end + 1 :] if end >= 0 else "")
+    elif before in text:
+        start = text.index(before)
+        text = text[:start] + new + text[start:]
+    else:
+        text = text + "\n" + new
+    markdown.write_text(text)

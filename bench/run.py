@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 import httpx
-from bench import bulk, data, load, report, sweep
+from bench import bulk, data, load, pgbouncer, report, sweep
 from bench.load import Sample, Server
 from bench.scenarios import (
     DEEP_WALK,
@@ -62,8 +62,8 @@ def arguments() -> argparse.Namespace:
     parser.add_argument(
         "--only",
         default="",
-        help="comma-separated scenario keys (hero,tasks,...): measure only these, print, "
-        "and write nothing",
+        help="comma-separated scenario keys (hero,tasks,...; pgbouncer: Keel through "
+        "PgBouncer against Keel direct): measure only these, print, and write nothing",
     )
     parser.add_argument("--write", default=str(ROOT / "docs" / "benchmarks.md"))
     return parser.parse_args()
@@ -178,6 +178,10 @@ def measure_servers(args: argparse.Namespace) -> tuple[report.Results, sweep.Swe
         only = {key for key in args.only.split(",") if key}
         if not args.sweep_only:
             results = run_scenarios(servers, args.rounds, args.seconds, only)
+        if not args.sweep_only and (not only or pgbouncer.KEY in only):
+            results.pgbouncer = pgbouncer.compare(
+                servers, server_env(data.BIG), args.rounds, args.seconds
+            )
         if only:
             return results, sweep.Sweep(args.seconds)
         crowds = sweep.run(servers, args.seconds)
@@ -218,6 +222,9 @@ def main() -> None:
         if args.workers > 1:
             print(f"({args.workers} workers per server, servers and wrk on every core)")
         print(report.table(results))
+        if results.pgbouncer is not None:
+            print()
+            print(pgbouncer.table(results.pgbouncer))
         print("\n".join(report.targets(results)))
         return
     markdown = Path(args.write)
@@ -240,6 +247,10 @@ def main() -> None:
     print("\n".join(report.targets(results)))
     report.write(results, markdown, markdown.with_suffix(".png"))
     sweep.write(crowds, markdown, before=report.NOTES)
+    if results.pgbouncer is not None:
+        print()
+        print(pgbouncer.table(results.pgbouncer))
+        pgbouncer.write(results.pgbouncer, markdown, before=report.NOTES)
     print(f"\nwrote {markdown} and {markdown.with_suffix('.png').name}")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import data, load
+from bench import data, load, report
 from bench.load import Crowd, Server
 from bench.scenarios import SCENARIOS
 
@@ -91,17 +91,5 @@ def section(sweep: Sweep) -> str:
 
 
 def write(sweep: Sweep, markdown: Path, *, before: str) -> None:
-    """Put the sweep's section into ``markdown``: in place of the one it has, else
-    just before the heading ``before``, else at the end."""
-    text = markdown.read_text() if markdown.exists() else ""
-    new = section(sweep) + "\n\n"
-    if SECTION in text:
-        start = text.index(SECTION)
-        end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + new + (text[end + 1 :] if end >= 0 else "")
-    elif before in text:
-        start = text.index(before)
-        text = text[:start] + new + text[start:]
-    else:
-        text = text + "\n" + new
-    markdown.write_text(text)
+    """Put the sweep's section into ``markdown`` (``report.put_section``)."""
+    report.put_section(markdown, SECTION, section(sweep), before=before)

@@ -10,6 +10,7 @@ import asyncio
 import os
 import secrets
 import signal
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -17,9 +18,12 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.progress import Progress
+from sqlalchemy import text
 
 from keel.config import Settings
 from keel.main import migrations_for
+from keel_db import Migrations, standalone_transaction
+from keel_db.metrics import MULTIPROCESS_DIRECTORY
 
 app = typer.Typer(help="Keel: a database-backed FastAPI service.", no_args_is_help=True)
 db_app = typer.Typer(help="Migrations and seed data.", no_args_is_help=True)
@@ -97,16 +101,36 @@ def serve(
             os.environ["SECRET_KEY"] = secrets.token_urlsafe(32)
     if workers == 1 and not reload:
         _exit_zero_when_stopped()
-    uvicorn.run(
-        "keel.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        reload=reload,
-        access_log=access_log,
-        timeout_graceful_shutdown=graceful_timeout,
-    )
+    with _metrics_shared_by_workers(workers > 1 and settings.metrics_enabled):
+        uvicorn.run(
+            "keel.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            reload=reload,
+            access_log=access_log,
+            timeout_graceful_shutdown=graceful_timeout,
+        )
+
+
+@contextmanager
+def _metrics_shared_by_workers(shared: bool) -> Iterator[None]:
+    """With several workers, one ``/metrics`` for all of them (keel.observability):
+    a fresh private directory in ``PROMETHEUS_MULTIPROC_DIR`` for the workers'
+    figures, removed when the server stops. Set here, before uvicorn spawns the
+    workers: prometheus-client picks where values live when it is imported, and
+    each worker imports it anew. (This process imported it already; it serves no
+    requests.) A directory the operator set is used as it is, and left alone."""
+    if not shared or os.environ.get(MULTIPROCESS_DIRECTORY):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="keel-metrics-") as directory:
+        os.environ[MULTIPROCESS_DIRECTORY] = directory
+        try:
+            yield
+        finally:
+            del os.environ[MULTIPROCESS_DIRECTORY]
 
 
 def _exit_zero_when_stopped() -> None:
@@ -124,11 +148,23 @@ def _exit_zero_when_stopped() -> None:
         signal.signal(signum, stopped)
 
 
+def _locked_migrations(settings: Settings) -> Migrations:
+    """The migrations, for an upgrade or a downgrade: under their lock, which needs
+    a database session of its own, so not through PgBouncer."""
+    if settings.db_pooler == "pgbouncer" and not settings.direct_database_url:
+        raise RuntimeError(
+            "DB_POOLER=pgbouncer: migrating needs DIRECT_DATABASE_URL, PostgreSQL itself "
+            "(not PgBouncer): the migrations' lock is held by a database session, which "
+            "PgBouncer in transaction mode does not keep"
+        )
+    return migrations_for(settings)
+
+
 @db_app.command()
 def upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Upgrade the database to REVISION (default: head)."""
     with _fail_clearly():
-        migrations_for(_settings()).upgrade(revision)
+        _locked_migrations(_settings()).upgrade(revision)
         typer.echo(f"Upgraded to {revision}.")
 
 
@@ -136,7 +172,7 @@ def upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
 def downgrade(revision: Annotated[str, typer.Argument(help="e.g. -1 or base")]) -> None:
     """Downgrade the database to REVISION."""
     with _fail_clearly():
-        migrations_for(_settings()).downgrade(revision)
+        _locked_migrations(_settings()).downgrade(revision)
         typer.echo(f"Downgraded to {revision}.")
 
 
@@ -170,16 +206,47 @@ def revision(
 def check() -> None:
     """Fail if the models and the migrated database disagree (and, with
     DOCUMENT_DATABASE_URL set, if the posts' collection lacks Keel's validator or
-    indexes, or has them otherwise)."""
+    indexes, or has them otherwise; with DB_POOLER=pgbouncer, if the server has no
+    statement timeout while STATEMENT_TIMEOUT_MS asks for one)."""
     with _fail_clearly():
         settings = _settings()
         migrations_for(settings).check()
         typer.echo("No differences: the models and the migrations agree.")
+        if settings.db_pooler == "pgbouncer":
+            typer.echo(_server_statement_timeout(settings))
         if settings.document_database_url is not None:
             problems = asyncio.run(_document_differences(settings))
             if problems:
                 raise RuntimeError("the document database differs: " + "; ".join(problems))
             typer.echo("No differences: the posts' collection has Keel's validator and indexes.")
+
+
+_STATEMENT_TIMEOUT = text(
+    "SELECT current_user, setting FROM pg_settings WHERE name = 'statement_timeout'"
+)
+
+
+def _server_statement_timeout(settings: Settings) -> str:
+    """Behind PgBouncer Keel cannot send statement_timeout at connect, so the
+    server's own value (ALTER ROLE or ALTER DATABASE ... SET) is what bounds every
+    request's statements: say it, as a request's session sees it through
+    DATABASE_URL, and raise when it is none while STATEMENT_TIMEOUT_MS wants one."""
+    wanted = settings.statement_timeout_ms
+    with standalone_transaction(settings.engine_settings(settings.database_url)) as session:
+        user, setting = session.execute(_STATEMENT_TIMEOUT).one()
+    actual = int(setting)
+    if actual == 0 and wanted:
+        raise RuntimeError(
+            "behind PgBouncer the statement timeout is the server's, and it has none: "
+            f"run ALTER ROLE \"{user}\" SET statement_timeout = '{wanted}ms' "
+            "(docs/pgbouncer.md)"
+        )
+    if actual != wanted:
+        return (
+            f"Note: the server's statement_timeout is {actual} ms, which applies behind "
+            f"PgBouncer; STATEMENT_TIMEOUT_MS is {wanted}."
+        )
+    return f"The server's statement_timeout is {actual} ms, as STATEMENT_TIMEOUT_MS asks."
 
 
 async def _document_differences(settings: Settings) -> list[str]:

@@ -1,5 +1,9 @@
 """Engine factories for SQLite, PostgreSQL and MySQL/MariaDB, with each dialect's pool
-defaults, pragmas and timeouts. The URLs are ``keel_db.urls``'s."""
+defaults, pragmas and timeouts. The URLs are ``keel_db.urls``'s.
+
+Behind PgBouncer in transaction mode (``EngineSettings.pgbouncer``) they prepare no
+named statement and send no startup setting: see ``keel_db.pgbouncer``.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from typing import Any
 from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from keel_db import pgbouncer
 from keel_db.interrupts import classify_driver_errors
 from keel_db.liveness import ping_when_idle
 from keel_db.pool import fair_pool_class
@@ -43,6 +48,13 @@ class EngineSettings:
     read_only: bool = False
     # How the server lists this app's connections (PostgreSQL application_name).
     application_name: str | None = None
+    # ``url`` reaches PostgreSQL through PgBouncer in transaction mode (or another
+    # pooler that lends a server connection per transaction): no named prepared
+    # statements, no startup settings (``keel_db.pgbouncer``).
+    pgbouncer: bool = False
+    # PostgreSQL itself, not the pooler: where work that needs a session of its own
+    # connects (the migrations and their advisory lock). None: ``url``.
+    direct_url: str | None = None
 
 
 # Server databases: a bounded pool, a short wait for a connection (so an exhausted
@@ -89,6 +101,8 @@ def pool_limits(settings: EngineSettings) -> tuple[int, float]:
 def _connect_args(settings: EngineSettings, url: URL) -> dict[str, Any]:
     driver = url.get_driver_name()
     timeout = settings.connect_timeout
+    if settings.pgbouncer:
+        return pgbouncer.connect_args(settings, driver)
     if driver in ("asyncpg", "psycopg"):
         server_settings = {}
         if settings.application_name:
@@ -182,6 +196,8 @@ def _install_mysql_listeners(engine: Engine, settings: EngineSettings) -> None:
 def _install_listeners(engine: Engine, settings: EngineSettings) -> None:
     classify_driver_errors(engine)
     backend = backend_of(engine.url)
+    if settings.pgbouncer:
+        pgbouncer.install_listeners(engine, settings)
     if backend == "sqlite":
         _install_sqlite_listeners(engine, read_only=settings.read_only)
         return
@@ -212,6 +228,8 @@ def _read_only_sqlite(url: URL) -> URL:
 
 def _url_for(settings: EngineSettings, *, use_async: bool) -> URL:
     url = with_driver(settings.url, use_async=use_async)
+    if settings.pgbouncer:
+        pgbouncer.check_url(url)
     if settings.read_only and backend_of(url) == "sqlite":
         url = _read_only_sqlite(url)
     return url

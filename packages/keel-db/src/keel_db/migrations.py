@@ -6,6 +6,11 @@ every process sees, so several workers starting at once apply each migration onc
 ``pg_advisory_lock`` on PostgreSQL, ``GET_LOCK`` on MySQL/MariaDB, a lock file next
 to the database file on SQLite.
 
+The lock belongs to a database session, so migrations connect to
+``settings.direct_url`` (PostgreSQL itself) when it is set: PgBouncer in transaction
+mode lends a session to other clients between statements (with
+``EngineSettings.pgbouncer`` and no ``direct_url``, upgrades and downgrades refuse).
+
 An Alembic ``env.py`` needs two lines::
 
     from keel_db.migrations import run_env
@@ -42,6 +47,35 @@ FILE_TEMPLATE = "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s"
 
 class MigrationLockTimeoutError(RuntimeError):
     """Another process held the migration lock for too long."""
+
+
+def direct_settings(settings: EngineSettings) -> EngineSettings:
+    """``settings`` for work that needs a database session of its own: on
+    ``direct_url`` (PostgreSQL itself) when it is given, without a statement
+    timeout (a migration may build an index on a big table for a long time)."""
+    if settings.direct_url:
+        settings = replace(settings, url=settings.direct_url, pgbouncer=False)
+    return replace(settings, direct_url=None, statement_timeout_ms=0)
+
+
+def _no_statement_timeout(connection: Connection, settings: EngineSettings) -> None:
+    """On PostgreSQL, no statement timeout in this session, whatever the role or the
+    database sets (``ALTER ROLE ... SET statement_timeout``, as a set-up behind
+    PgBouncer has it; sending none at connect leaves that one). Not through
+    PgBouncer, where the SET would stay on a server connection others get."""
+    if connection.dialect.name == "postgresql" and not settings.pgbouncer:
+        connection.exec_driver_sql("SET statement_timeout = 0")
+        connection.commit()
+
+
+def _refuse_a_lock_through_pgbouncer(settings: EngineSettings) -> None:
+    if settings.pgbouncer:
+        raise ValueError(
+            "migrations hold a session-level advisory lock, which PgBouncer in "
+            "transaction mode cannot keep (it lends the session to other clients "
+            "between statements): give the direct URL of PostgreSQL itself "
+            "(EngineSettings.direct_url)"
+        )
 
 
 @contextmanager
@@ -164,9 +198,11 @@ def run_env(context: Any, *, target_metadata: MetaData) -> None:
         run(connection)
         return
     url = config.get_main_option("sqlalchemy.url")
-    engine = make_sync_engine(EngineSettings(url=url, statement_timeout_ms=0))
+    settings = EngineSettings(url=url, statement_timeout_ms=0)
+    engine = make_sync_engine(settings)
     try:
         with engine.connect() as connection:
+            _no_statement_timeout(connection, settings)
             run(connection)
     finally:
         engine.dispose()
@@ -183,8 +219,7 @@ class Migrations:
     ) -> None:
         self.script_location = script_location
         self.lock_name = lock_name or f"migrations:{script_location}"
-        # Migrations may run long (an index on a big table): no statement timeout.
-        self.settings = replace(settings, statement_timeout_ms=0)
+        self.settings = direct_settings(settings)
 
     def config(self) -> Config:
         config = Config(stdout=sys.stdout)  # the current stdout, not the one at import
@@ -196,10 +231,13 @@ class Migrations:
 
     @contextmanager
     def _connected(self, *, locked: bool) -> Iterator[Config]:
+        if locked:
+            _refuse_a_lock_through_pgbouncer(self.settings)
         config = self.config()
         engine = make_sync_engine(self.settings)
         try:
             with engine.connect() as connection:
+                _no_statement_timeout(connection, self.settings)
                 config.attributes["connection"] = connection
                 if locked:
                     with migration_lock(connection, name=self.lock_name):

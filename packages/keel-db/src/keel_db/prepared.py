@@ -12,6 +12,11 @@ per-connection set-up all apply):
   are never made. Outside a transaction, as the read engine's autocommit sessions are;
 * on the other drivers, through Core on the same pool (the statement is the same).
 
+Behind PgBouncer in transaction mode (``EngineSettings.pgbouncer``) asyncpg's cache,
+which names its statements, is off (``keel_db.pgbouncer``): the driver path keeps
+each connection's statements itself, unnamed, and asyncpg sends a statement's Parse
+again with its Bind, still one round trip.
+
 Either way a row is a tuple in the order of the selected columns, each value
 passed through its column type's own result processing (a ``TypeDecorator``'s too:
 ``UTCDateTime``, money in SQLite cents), and each parameter through its bind
@@ -40,6 +45,7 @@ from sqlalchemy.sql.dml import ReturningInsert, ReturningUpdate
 from sqlalchemy.util import greenlet_spawn
 
 from keel_db.interrupts import mark_database_cancel
+from keel_db.pgbouncer import UNNAMED_STATEMENTS
 from keel_db.session import Database
 
 Processor = Callable[[Any], Any] | None
@@ -79,7 +85,7 @@ class PreparedRead:
             plan = self._plans[key] = _compile(self.statement, dialect)
         return plan
 
-    async def rows(self, engine: AsyncEngine, **params: Any) -> list[Row]:
+    async def rows(self, engine: AsyncEngine, /, **params: Any) -> list[Row]:
         if not _on_asyncpg(engine):
             async with engine.connect() as connection:
                 result = await connection.execute(self.statement, params)
@@ -173,8 +179,11 @@ async def _fetch(engine: AsyncEngine, plan: _Plan, args: Sequence[Any]) -> Any:
         dispatch = sync_engine.dispatch
         dispatch.before_cursor_execute(pooled, None, plan.sql, args, None, False)
         driver: Any = pooled.driver_connection
+        unnamed = pooled.info.get(UNNAMED_STATEMENTS)
         try:
-            if plan.described:
+            if unnamed is not None:  # behind PgBouncer
+                records = await _fetch_unnamed(unnamed, driver, plan, args, sync_engine)
+            elif plan.described:
                 records = await driver.fetch(plan.sql, *args)
             else:  # the first run: asyncpg's prepared statement says the column types
                 prepared = await driver.prepare(plan.sql)
@@ -192,6 +201,21 @@ async def _fetch(engine: AsyncEngine, plan: _Plan, args: Sequence[Any]) -> Any:
         return records
     finally:
         await greenlet_spawn(pooled.close)
+
+
+async def _fetch_unnamed(
+    statements: dict[str, Any], driver: Any, plan: _Plan, args: Sequence[Any], engine: Engine
+) -> Any:
+    """``plan`` as this connection's unnamed statement, described once per connection
+    (as asyncpg's cache would do with a named one): each run sends Parse, Bind,
+    Execute and Sync together, which PgBouncer keeps on one server connection."""
+    prepared = statements.get(plan.sql)
+    if prepared is None:
+        prepared = statements[plan.sql] = await driver.prepare(plan.sql, name="")
+    records = await prepared.fetch(*args)
+    if not plan.described:
+        _describe(plan, engine.dialect, prepared)
+    return records
 
 
 def _checkout(sync_engine: Engine) -> Any:

@@ -45,7 +45,9 @@ class PreparedPage:
         self._key_at = self.keys.index(keyset.key.key)
         self._id_at = self.keys.index(keyset.id.key)
 
-    async def fetch(self, engine: AsyncEngine, page: PageRequest, **params: Any) -> PageResult[Row]:
+    async def fetch(
+        self, engine: AsyncEngine, /, page: PageRequest, **params: Any
+    ) -> PageResult[Row]:
         """One page; ``params`` are the statement's own bound parameters (an
         ``owner_id``, say)."""
         # One row more than asked for: it says whether a next page exists.

@@ -6,6 +6,9 @@ run never depends on what an earlier one left. ``new_test_database`` does the sa
 inside a pytest test, skipping it when the server does not answer, or failing it
 under ``CI=true`` (CI must never pass by testing less). ``delete_all_rows`` empties
 every table of a metadata between tests, children before parents.
+``execute_on_server`` runs one statement outside any transaction (a database's
+defaults, say). A database is dropped ``WITH (FORCE)`` on PostgreSQL, which also
+ends the server connections a PgBouncer in front of it still holds.
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ def _server_engine(server_url: str | URL) -> Engine:
     return create_engine(sync_url(server_url), isolation_level="AUTOCOMMIT", poolclass=NullPool)
 
 
-def _execute_on_server(url: str | URL, statement: str) -> None:
-    """One statement outside any transaction (CREATE/DROP DATABASE need that)."""
+def execute_on_server(url: str | URL, statement: str) -> None:
+    """One statement on ``url``'s database, outside any transaction (CREATE and DROP
+    DATABASE need that), on a connection of its own."""
     engine = _server_engine(url)
     try:
         with engine.connect() as connection:
@@ -39,7 +43,7 @@ def _execute_on_server(url: str | URL, statement: str) -> None:
 def server_reachable(server_url: str) -> str | None:
     """None when the server answers, else why not (one line)."""
     try:
-        _execute_on_server(server_url, "SELECT 1")
+        execute_on_server(server_url, "SELECT 1")
     except Exception as error:
         return " ".join(str(error).split())[:300]
     return None
@@ -56,9 +60,9 @@ def create_database(server_url: str, *, prefix: str = "test", directory: Path | 
             raise ValueError("SQLite test databases need a directory")
         return f"sqlite:///{directory / (name + '.db')}"
     if backend == "postgresql":
-        _execute_on_server(server_url, f'CREATE DATABASE "{name}"')
+        execute_on_server(server_url, f'CREATE DATABASE "{name}"')
     else:
-        _execute_on_server(
+        execute_on_server(
             server_url, f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
         )
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
@@ -107,9 +111,9 @@ def drop_database(url: str) -> None:
         return
     maintenance = parsed.set(database="postgres" if backend == "postgresql" else "mysql")
     if backend == "postgresql":
-        _execute_on_server(maintenance, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        execute_on_server(maintenance, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     else:
-        _execute_on_server(maintenance, f"DROP DATABASE IF EXISTS `{name}`")
+        execute_on_server(maintenance, f"DROP DATABASE IF EXISTS `{name}`")
 
 
 async def delete_all_rows(engine: AsyncEngine, metadata: MetaData) -> None:
