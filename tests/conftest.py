@@ -32,7 +32,7 @@ from keel.posts.mongo_schema import POSTS
 from keel.tables import metadata
 from keel_db import Database, KeelDB, backend_name
 from keel_db.testing import delete_all_rows, drop_database, new_test_database
-from tests import document_server, tortoise_app
+from tests import document_server, pgbouncer_mode, tortoise_app
 
 REDIS_URL = os.environ.get("KEEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 SERVERS = {
@@ -59,6 +59,8 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         # Cheap Argon2id for speed; the algorithm and code path stay the same.
         "argon2_time_cost": 1,
         "argon2_memory_kib": 1024,
+        # Through PgBouncer in that mode (tests.pgbouncer_mode).
+        **pgbouncer_mode.settings_for(database_url, SERVERS["postgresql"]),
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -66,9 +68,11 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
 
 def new_database(kind: str, tmp_dir: Path) -> str:
     """A fresh empty database of ``kind``; fails under CI if its server is down."""
-    return new_test_database(
+    url = new_test_database(
         kind, servers=SERVERS, directory=tmp_dir, prefix="keel_test", wait_seconds=10
     )
+    pgbouncer_mode.prepare_database(url, SERVERS["postgresql"])
+    return url
 
 
 @pytest.fixture
@@ -211,6 +215,8 @@ def _runs_here(item: pytest.Item) -> bool:
     callspec = getattr(item, "callspec", None)
     params = callspec.params if callspec is not None else {}
     sql_side = params.get("database_url")
+    if pgbouncer_mode.direct_only(item):
+        return False
     if params.get("post_store") == "mongodb" and sql_side not in DOCUMENT_STORE_SQL_SIDES:
         return sql_side is None
     if params.get("tasks_app") == "tortoise":
@@ -259,6 +265,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
                 counts["mongodb"][outcome_key] += 1
             if _TORTOISE_ID.search(nodeid):
                 counts["tortoise"][outcome_key] += 1
+    if pgbouncer_mode.ACTIVE:  # this run's PostgreSQL tests went through PgBouncer
+        rows.append("pgbouncer")
+        counts["pgbouncer"] = counts["postgresql"]
     terminalreporter.section("tests per database")
     for kind in rows:
         c = counts[kind]
@@ -266,6 +275,22 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"{kind:<11} {c['passed']:4d} passed, {c['failed']:3d} failed, "
             f"{c['error']:3d} errors, {c['skipped']:3d} skipped"
         )
+    _print_figures(terminalreporter)
+
+
+def _print_figures(terminalreporter: pytest.TerminalReporter) -> None:
+    """What tests recorded as ``record_property("figures", line)`` (the replica
+    tests' reads per server, lag and errors), also from xdist workers."""
+    lines = [
+        f"{report.nodeid.split('::')[-1]}: {value}"
+        for report in terminalreporter.stats.get("passed", [])
+        for name, value in getattr(report, "user_properties", [])
+        if name == "figures"
+    ]
+    if lines:
+        terminalreporter.section("figures")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture

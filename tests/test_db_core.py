@@ -219,13 +219,30 @@ async def test_an_idle_connection_killed_by_the_server_is_replaced_unseen(
         assert await _count_parents(database) == 0
 
 
-@SERVERS_ONLY
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_pooled_connection_the_server_dropped_is_replaced_at_checkout(
+    database: Database,
+) -> None:
+    """asyncpg notices the server hanging up on an idle connection as it happens;
+    the checkout then opens a new one instead of handing out the dead one, with no
+    round trip and no failed request (a replica that was stopped, say)."""
+    async with database.engine.connect() as connection:
+        before = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar()
+    await _kill_other_connections(database.settings.url)
+    await asyncio.sleep(0.2)  # the event loop reads the server's goodbye
+    async with database.engine.connect() as connection:
+        after = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar()
+    assert after != before
+
+
+@pytest.mark.parametrize("database_url", ["mariadb"], indirect=True)
 async def test_a_busy_pool_recovers_after_one_failure_when_the_server_drops_it(
     database: Database,
 ) -> None:
-    """A connection used a moment ago is not pinged: if the server dropped it, its
-    statement fails as "unavailable" (a 503), and the pool throws away every
-    connection opened before, so the very next checkout works."""
+    """A connection used a moment ago is not pinged, and aiomysql does not notice
+    the server hanging up while it sits in the pool: its statement fails as
+    "unavailable" (a 503), and the pool throws away every connection opened before,
+    so the very next checkout works."""
     assert await _count_parents(database) == 0
     await _kill_other_connections(database.settings.url)
     with pytest.raises(exc.DBAPIError) as raised:

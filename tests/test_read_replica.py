@@ -73,3 +73,32 @@ async def test_catalogue_reads_use_the_replica_and_writes_the_primary(
     # The owner edits through the primary, which has the new item.
     url = f"{API}/items/{created.json()['id']}"
     assert (await client.patch(url, json={"stock": 3}, headers=headers)).status_code == 200
+
+
+def test_read_database_url_lists_several_replicas() -> None:
+    listed = make_settings("sqlite:///x.db", read_database_url=" sqlite:///a.db, sqlite:///b.db ,")
+    assert listed.read_database_urls == ["sqlite:///a.db", "sqlite:///b.db"]
+    as_json = make_settings("sqlite:///x.db", read_database_url='["sqlite:///a.db"]')
+    assert as_json.read_database_urls == ["sqlite:///a.db"]
+    assert as_json.analytics_url == "sqlite:///a.db"
+    assert make_settings("sqlite:///x.db", read_database_url=" ").read_database_urls == []
+
+
+def test_a_read_database_url_that_is_broken_json_is_refused_without_echoing_it() -> None:
+    settings = make_settings("sqlite:///x.db", read_database_url='["postgresql://u:hunter2@h/d"')
+    with pytest.raises(ValueError, match="not a JSON array of URLs") as refused:
+        create_app(settings)
+    assert "hunter2" not in str(refused.value)
+
+
+async def test_without_replicas_no_read_after_is_sent_or_read(client: httpx.AsyncClient) -> None:
+    """The header belongs to replica routing: with none, a write answers without it
+    and a request that sends one, even malformed, is served as any other."""
+    _, headers = await signed_up_headers(client)
+    created = await client.post(
+        f"{API}/heroes",
+        json={"name": "Solo", "secret_name": "S"},
+        headers={**headers, "Read-After": "not a position"},
+    )
+    assert created.status_code == 201
+    assert "read-after" not in created.headers

@@ -22,13 +22,26 @@ class Settings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
 
     database_url: str = "sqlite:///./keel.db"
+    # Replicas for the catalogue's reads: one URL, or several separated by commas
+    # (or a JSON array, for URLs that hold commas themselves).
     read_database_url: str | None = None
+    # A replica further behind than this is skipped until it catches up; each worker
+    # checks every replica every READ_CHECK_SECONDS.
+    read_max_lag_seconds: float = Field(default=5.0, gt=0)
+    read_check_seconds: float = Field(default=1.0, gt=0)
     analytics_database_url: str | None = None
     redis_url: str | None = None
     # Posts in MongoDB (``mongodb://host/keel``, the database named in the path);
     # unset: posts in the SQL database.
     document_database_url: str | None = None
     auto_migrate: bool = True
+    # "pgbouncer": the PostgreSQL URLs above go through PgBouncer in transaction mode
+    # (docs/pgbouncer.md): no prepared statements or startup settings, and the
+    # migrations connect to DIRECT_DATABASE_URL instead. "none": straight to PostgreSQL.
+    db_pooler: Literal["none", "pgbouncer"] = "none"
+    # PostgreSQL itself, not the pooler, for the migrations and their advisory lock;
+    # unset: DATABASE_URL.
+    direct_database_url: str | None = None
 
     db_pool_size: int | None = Field(default=None, ge=1)
     db_max_overflow: int | None = Field(default=None, ge=0)
@@ -101,6 +114,33 @@ class Settings(BaseSettings):
             raise ValueError("SECRET_KEY must be set when ENVIRONMENT=production")
         return self
 
+    @model_validator(mode="after")
+    def _pgbouncer_needs_postgresql_and_a_direct_url(self) -> Settings:
+        """DB_POOLER=pgbouncer fits PostgreSQL URLs only; and migrations at start-up
+        need DIRECT_DATABASE_URL, since their lock cannot be held through PgBouncer.
+        The sentences name the variables, never their values (passwords)."""
+        if self.db_pooler == "none":
+            return self
+        given = {
+            "DATABASE_URL": [self.database_url],
+            "READ_DATABASE_URL": self.read_database_urls,
+            "ANALYTICS_DATABASE_URL": [self.analytics_database_url or "postgresql:"],
+        }
+        for name, urls in given.items():
+            for url in urls:
+                if url.split(":", 1)[0].split("+", 1)[0] not in ("postgresql", "postgres"):
+                    raise ValueError(
+                        f"DB_POOLER=pgbouncer is for PostgreSQL behind PgBouncer, and "
+                        f"{name} is not a PostgreSQL URL: set DB_POOLER=none"
+                    )
+        if self.auto_migrate and not self.direct_database_url:
+            raise ValueError(
+                "DB_POOLER=pgbouncer with AUTO_MIGRATE=true needs DIRECT_DATABASE_URL, "
+                "PostgreSQL itself (not PgBouncer): the migrations' lock is held by a "
+                "database session, which PgBouncer in transaction mode does not keep"
+            )
+        return self
+
     @cached_property
     def jwt_key(self) -> str:
         """The signing key: SECRET_KEY, or a random key for this process in development."""
@@ -116,15 +156,35 @@ class Settings(BaseSettings):
         return mongodb_database_name(self.document_database_url)
 
     @property
-    def analytics_url(self) -> str:
-        """ANALYTICS_DATABASE_URL, else READ_DATABASE_URL, else DATABASE_URL."""
-        return self.analytics_database_url or self.read_database_url or self.database_url
+    def read_database_urls(self) -> list[str]:
+        """The replicas READ_DATABASE_URL lists (none when it is unset or blank)."""
+        text = (self.read_database_url or "").strip()
+        try:
+            urls = json.loads(text) if text.startswith("[") else text.split(",")
+        except json.JSONDecodeError:
+            urls = None
+        if not isinstance(urls, list):
+            # Not the value itself: it may hold a password.
+            raise ValueError("READ_DATABASE_URL starts with [ but is not a JSON array of URLs")
+        return [str(url).strip() for url in urls if str(url).strip()]
 
-    def engine_settings(self, url: str, *, read_only: bool = False) -> EngineSettings:
-        """Engine options for `url` with this process's pool tuning."""
+    @property
+    def analytics_url(self) -> str:
+        """ANALYTICS_DATABASE_URL, else the first READ_DATABASE_URL, else DATABASE_URL."""
+        replicas = self.read_database_urls
+        return self.analytics_database_url or (replicas[0] if replicas else self.database_url)
+
+    def engine_settings(
+        self, url: str, *, read_only: bool = False, direct_url: str | None = None
+    ) -> EngineSettings:
+        """Engine options for `url` with this process's pool tuning (and DB_POOLER);
+        `direct_url` is where its migrations connect (the primary's:
+        DIRECT_DATABASE_URL)."""
         return EngineSettings(
             url=url,
             read_only=read_only,
+            pgbouncer=self.db_pooler == "pgbouncer",
+            direct_url=direct_url,
             pool_size=self.db_pool_size,
             max_overflow=self.db_max_overflow,
             pool_timeout=self.db_pool_timeout,

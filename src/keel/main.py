@@ -38,6 +38,7 @@ from keel.users.router import router as users_router
 from keel_db import (
     CacheStore,
     DatabaseConfig,
+    EngineSettings,
     KeelDB,
     MemoryStore,
     Migrations,
@@ -54,24 +55,33 @@ MIGRATIONS = "keel:migrations"
 MIGRATION_LOCK = "keel_migrations"
 
 
+def primary_settings(settings: Settings) -> EngineSettings:
+    """The primary's engine: DATABASE_URL (through PgBouncer with DB_POOLER=pgbouncer),
+    its migrations on DIRECT_DATABASE_URL when that is set."""
+    return settings.engine_settings(settings.database_url, direct_url=settings.direct_database_url)
+
+
 def migrations_for(settings: Settings) -> Migrations:
-    return Migrations(
-        MIGRATIONS, settings.engine_settings(settings.database_url), lock_name=MIGRATION_LOCK
-    )
+    """Keel's migrations, on DIRECT_DATABASE_URL (else DATABASE_URL). Behind PgBouncer
+    without it, upgrading and downgrading refuse with a sentence (keel_db.Migrations)."""
+    return Migrations(MIGRATIONS, primary_settings(settings), lock_name=MIGRATION_LOCK)
 
 
 def database_config(settings: Settings, metrics: Metrics) -> DatabaseConfig:
-    """keel_db's configuration from Keel's settings: the primary; a read-only
-    replica on READ_DATABASE_URL for catalogue reads, if set; a read-only engine
-    for analytics (ANALYTICS_DATABASE_URL, else READ_DATABASE_URL, else the
-    primary); migrations applied at start-up under a database lock when
-    AUTO_MIGRATE is on; the cache and the metrics."""
-    replicas = []
-    if settings.read_database_url:
-        replicas.append(settings.engine_settings(settings.read_database_url, read_only=True))
+    """keel_db's configuration from Keel's settings: the primary; the read-only
+    replicas READ_DATABASE_URL lists, for catalogue reads, each skipped while it is
+    down or over READ_MAX_LAG_SECONDS behind; a read-only engine for analytics
+    (ANALYTICS_DATABASE_URL, else the first replica, else the primary);
+    migrations applied at start-up under a database lock when AUTO_MIGRATE is on;
+    the cache and the metrics."""
+    replicas = [
+        settings.engine_settings(url, read_only=True) for url in settings.read_database_urls
+    ]
     return DatabaseConfig(
-        primary=settings.engine_settings(settings.database_url),
+        primary=primary_settings(settings),
         replicas=replicas,
+        replica_max_lag_seconds=settings.read_max_lag_seconds,
+        replica_check_seconds=settings.read_check_seconds,
         analytics=settings.engine_settings(settings.analytics_url, read_only=True),
         cursor_secret=settings.jwt_key,
         migrations=MIGRATIONS,
@@ -89,11 +99,13 @@ def database_config(settings: Settings, metrics: Metrics) -> DatabaseConfig:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Keel's own start-up, inside keel_db's (the engines are up by now): the
-    document database, when configured, must answer, and gets the posts'
+    """Keel's own start-up, inside keel_db's (the engines are up by now): with
+    several workers, the pool figures sampled for /metrics (``Metrics.serving``);
+    the document database, when configured, must answer, and gets the posts'
     collection, validator and indexes, and the outbox of post deletions its
     drainer; both are stopped at shutdown."""
     context = keel_context(app)
+    context.metrics.serving()
     documents = context.documents
     if documents is not None:
         await documents.start()
@@ -115,6 +127,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await outbox.stop()
         if documents is not None:
             await documents.stop()
+        await context.metrics.stopped()
 
 
 def _cache_store(settings: Settings) -> CacheStore:
@@ -145,8 +158,14 @@ BULK_ROUTES = (
     ("PATCH", f"{API_PREFIX}/tasks/bulk"),
 )
 # What a browser may send and read across origins, when CORS_ORIGINS allows it.
-CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "If-Match"]
-CORS_RESPONSE_HEADERS = ["Retry-After", "Idempotent-Replayed", "ETag"]
+CORS_REQUEST_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "Idempotency-Key",
+    "If-Match",
+    "Read-After",
+]
+CORS_RESPONSE_HEADERS = ["Retry-After", "Idempotent-Replayed", "ETag", "Read-After"]
 
 
 def _install_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:

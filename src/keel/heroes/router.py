@@ -170,16 +170,16 @@ async def list_heroes(
     ] = None,
     team_id: Annotated[int | None, Query(description="Only this team's heroes.")] = None,
 ) -> Page[HeroPublic] | Response:
-    # Heroes by id, on the replica.
-    replica = KeelDB.of(request).replica()
+    # Heroes by id, on a replica.
+    db = KeelDB.of(request)
     if name is None and team_id is None:
         # The hot, unfiltered list: its queries prepared once, on the driver, and
         # straight to JSON bytes (keel_db.PreparedPage).
-        rows = await repository.ALL_HEROES.fetch(replica.read_engine, page)
+        rows = await db.read_on_replica(repository.ALL_HEROES.fetch, page)
         body = views.heroes_page_json(rows, repository.ALL_HEROES.keys, admin=_admin(viewer))
         return json_answer(body)
     statement = repository.heroes_statement(name=name, team_id=team_id)
-    async with replica.read_sessionmaker() as session:
+    async with db.replica_session() as session:
         result = await fetch_page(session, statement, page, repository.HEROES_BY_ID)
     items = [views.hero(hero, admin=_admin(viewer)) for hero in result.items]
     return result.to_page(HeroPublic, items)
@@ -190,8 +190,7 @@ async def read_hero(hero_id: int, viewer: OptionalUser, request: Request) -> Res
     """The hero with its teams; the ``ETag`` versions the hero's own fields."""
     # The hottest read: on the replica's driver and straight to JSON bytes, with no
     # session and no model (keel_db.PreparedRead, views.hero_with_teams_json).
-    engine = KeelDB.of(request).replica().read_engine
-    rows = await repository.hero_with_teams(engine, hero_id=hero_id)
+    rows = await KeelDB.of(request).read_on_replica(repository.hero_with_teams, hero_id=hero_id)
     if not rows:
         raise NotFoundError(service.HERO_NOT_FOUND)
     body = views.hero_with_teams_json(rows, admin=_admin(viewer))

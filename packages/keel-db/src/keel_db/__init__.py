@@ -29,6 +29,7 @@ from keel_db.classify import (
     sqlite_code,
     sqlstate,
 )
+from keel_db.configuration import DatabaseConfig, WiringError
 from keel_db.cursors import CursorCodec, InvalidCursorError
 from keel_db.dependencies import (
     AnalyticsSessionDep,
@@ -92,6 +93,8 @@ from keel_db.pagination import (
 from keel_db.pool import AdmissionGate
 from keel_db.prepared import PreparedRead, PreparedWrite
 from keel_db.prepared_pages import PreparedPage
+from keel_db.read_after import READ_AFTER_HEADER, ReadAfterMiddleware
+from keel_db.replicas import ReplicaSet, ReplicaState
 from keel_db.retry import retrying
 from keel_db.rows import add_row, change_row, delete_row, get_or_raise
 from keel_db.session import Database, savepoint, standalone_transaction, transaction
@@ -113,7 +116,7 @@ from keel_db.versioning import (
     check_if_match,
     set_etag,
 )
-from keel_db.wiring import DatabaseConfig, KeelDB, WiringError, wire
+from keel_db.wiring import KeelDB, wire
 
 if TYPE_CHECKING:
     from keel_db.metrics import DatabaseMetrics
@@ -144,6 +147,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "NAMING_CONVENTION",
     "PRECONDITION_FAILED",
+    "READ_AFTER_HEADER",
     "RETRY_AFTER_SECONDS",
     "STALE_DETAIL",
     "AdmissionGate",
@@ -186,8 +190,11 @@ __all__ = [
     "PreparedWrite",
     "PrimaryReadSessionDep",
     "QueryLog",
+    "ReadAfterMiddleware",
     "ReadSessionDep",
     "RedisStore",
+    "ReplicaSet",
+    "ReplicaState",
     "SessionDep",
     "Timestamps",
     "UTCDateTime",

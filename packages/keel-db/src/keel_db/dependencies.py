@@ -37,7 +37,7 @@ async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A read session on a replica (the primary when there is none) for reads that
     tolerate replication lag: public catalogue pages, not one's own just-written
     data, and never a value that gets cached."""
-    async with KeelDB.of(request).replica().read_sessionmaker() as session:
+    async with KeelDB.of(request).replica_session() as session:
         yield session
 
 

@@ -6,7 +6,8 @@ millisecond ago. A connection that has just been used is alive as far as anyone
 can know, so keel_db pings only connections that sat idle in the pool longer than
 ``ping_after_idle`` seconds (where a restart, a firewall or a server timeout could
 have closed them). A failed ping discards the connection and the pool hands out a
-fresh one; a connection that dies between pings fails its statement, which is a
+fresh one, as it does at once for a connection the driver already knows the server
+closed; a connection that dies between pings fails its statement, which is a
 503 (``keel_db.errors``), and SQLAlchemy then discards every connection the pool
 opened before that moment, so one request sees the outage, not one per connection.
 """
@@ -33,6 +34,9 @@ def ping_when_idle(engine: Engine, *, ping_after_idle: float) -> None:
 
     @event.listens_for(engine, "checkout")
     def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if _known_closed(dbapi_connection):
+            # The server ended it while it sat in the pool (it was stopped, say).
+            raise exc.DisconnectionError("the server closed this pooled connection")
         idle_since = record.info.pop(_IDLE_SINCE, None)
         if idle_since is None or time.monotonic() - idle_since <= ping_after_idle:
             return  # just opened, or just used
@@ -41,3 +45,13 @@ def ping_when_idle(engine: Engine, *, ping_after_idle: float) -> None:
         except dialect.loaded_dbapi.Error as error:
             # The pool closes this connection and checks out another (or connects).
             raise exc.DisconnectionError(f"stale pooled connection: {error}") from error
+
+
+def _known_closed(dbapi_connection: Any) -> bool:
+    """Whether the driver already knows the connection is closed (asyncpg and the
+    async drivers notice the server hanging up as it happens): no round trip."""
+    driver = getattr(dbapi_connection, "driver_connection", dbapi_connection)
+    is_closed = getattr(driver, "is_closed", None)
+    if callable(is_closed):
+        return bool(is_closed())
+    return getattr(driver, "closed", False) is True

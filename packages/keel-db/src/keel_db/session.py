@@ -17,6 +17,7 @@ commit there could fail after the client was told "done".
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any
@@ -31,9 +32,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from keel_db.classify import is_retryable
 from keel_db.engine import SQLITE_BEGIN, EngineSettings, make_async_engine, make_sync_engine
 from keel_db.monitoring import instrument
+from keel_db.read_after import current_read_after, parse_position
 
 if TYPE_CHECKING:
     from keel_db.metrics import DatabaseMetrics
+
+logger = logging.getLogger(__name__)
 
 
 class Database:
@@ -50,6 +54,11 @@ class Database:
         metrics: DatabaseMetrics | None = None,
     ) -> None:
         self.settings = settings
+        self.name = name
+        # Set by ``KeelDB`` when lag-tolerant reads go to PostgreSQL replicas: after
+        # each commit that wrote, the request notes the primary's WAL position, for
+        # the client to read its writes (``keel_db.read_after``).
+        self.notes_commit_positions = False
         self.engine: AsyncEngine = make_async_engine(settings)
         self.sync_engine: Engine = make_sync_engine(settings)
         # The request path is what is measured; the sync side only logs slow queries.
@@ -98,6 +107,23 @@ class Database:
     async def tables_committed(self, tables: set[str]) -> None:
         for listener in self.commit_listeners:
             await listener(tables)
+        if self.notes_commit_positions:
+            await self._note_commit_position()
+
+    async def _note_commit_position(self) -> None:
+        """The primary's WAL position now, which the commit just made is behind, for
+        this request's response (one more round trip per unit of work that wrote,
+        only with replicas). If it cannot be read the write still stands: the
+        response goes without the position, and a log line says so."""
+        request = current_read_after()
+        if request is None:
+            return
+        try:
+            async with self.read_engine.connect() as connection:
+                found = await connection.exec_driver_sql("SELECT pg_current_wal_lsn()::text")
+                request.note_commit(parse_position(found.scalar_one()))
+        except Exception as error:  # the commit is done; the client must hear so
+            logger.warning("could not read the WAL position after a commit: %s", error)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

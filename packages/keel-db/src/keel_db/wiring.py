@@ -11,93 +11,30 @@ it as ``context``.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from dataclasses import replace
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 import anyio.to_thread
 from fastapi import FastAPI, Request
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.types import ASGIApp
 
-from keel_db.cache import Cache, CacheStore, MemoryStore
+from keel_db.cache import Cache, MemoryStore
+from keel_db.configuration import DatabaseConfig, WiringError
 from keel_db.cursors import CursorCodec
-from keel_db.engine import EngineSettings
-from keel_db.errors import ConstraintMessages, install_error_handlers
-from keel_db.migrations import Migrations
+from keel_db.errors import install_error_handlers
+from keel_db.interrupts import DatabaseUnreachableError
+from keel_db.read_after import ReadAfterMiddleware, needed_position
+from keel_db.replicas import ReplicaSet
 from keel_db.session import Database
-from keel_db.urls import check_url
-
-if TYPE_CHECKING:
-    from keel_db.metrics import DatabaseMetrics
 
 C = TypeVar("C")
-
-
-class WiringError(RuntimeError):
-    """keel_db is used in an app it was not wired into, or before the app started."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class DatabaseConfig:
-    """What keel_db needs to serve an app.
-
-    ``primary`` takes every write and every read that must see them. ``replicas``
-    serve ``ReadSessionDep`` (reads that tolerate replication lag), one after the
-    other; none: the primary. ``analytics`` serves ``AnalyticsSessionDep`` with every
-    transaction read-only; none: the first replica, else the primary's URL on an
-    engine of its own. ``cursor_secret`` signs the cursors of keyset pages (keep it
-    secret and the same on every worker). ``migrations`` is an Alembic script
-    location (``"myapp:migrations"``), applied at start-up when
-    ``migrate_on_startup``, under a lock named ``migration_lock`` (default: one per
-    script location). ``cache`` stores what ``CacheDep`` computes (default: this
-    process's memory); ``metrics`` receives query and pool figures (the
-    ``prometheus`` extra). ``constraint_messages`` maps a constraint's name to the
-    409 sentence a client reads when a write breaks it.
-    """
-
-    primary: EngineSettings
-    cursor_secret: str | bytes
-    replicas: Sequence[EngineSettings] = ()
-    analytics: EngineSettings | None = None
-    migrations: str | None = None
-    migrate_on_startup: bool = False
-    migration_lock: str | None = None
-    cache: CacheStore | None = None
-    cache_ttl_seconds: float = 60.0
-    cache_prefix: str = "cache"
-    on_cache_lookup: Callable[[str, bool], None] | None = None
-    metrics: DatabaseMetrics | None = None
-    constraint_messages: ConstraintMessages = field(default_factory=dict)
-
-    def check(self) -> None:
-        """Raise ``ValueError`` (or ``MissingDriverError``) with a sentence for what
-        cannot work."""
-        given = {"primary": self.primary, "analytics": self.analytics}
-        given.update({f"replicas[{n}]": settings for n, settings in enumerate(self.replicas)})
-        for name, settings in given.items():
-            if settings is not None:
-                check_url(settings.url, f"DatabaseConfig.{name}.url")
-        if not self.cursor_secret:
-            raise ValueError(
-                "DatabaseConfig.cursor_secret is empty: give a secret (the same on every "
-                "worker) to sign the cursors of keyset pages"
-            )
-        if self.migrate_on_startup and not self.migrations:
-            raise ValueError(
-                "DatabaseConfig.migrate_on_startup needs DatabaseConfig.migrations, the "
-                'Alembic script location (such as "myapp:migrations")'
-            )
-
-    def analytics_settings(self) -> EngineSettings:
-        chosen = self.analytics or (self.replicas[0] if self.replicas else self.primary)
-        return replace(chosen, read_only=True)
-
-    def migrations_runner(self) -> Migrations:
-        if not self.migrations:
-            raise WiringError("no migrations are configured (DatabaseConfig.migrations)")
-        return Migrations(self.migrations, self.primary, lock_name=self.migration_lock)
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def _not_started() -> WiringError:
@@ -125,9 +62,8 @@ class KeelDB(Generic[C]):
             on_lookup=config.on_cache_lookup or (lambda _namespace, _hit: None),
         )
         self._database: Database | None = None
-        self._replicas: list[Database] = []
+        self._replicas: ReplicaSet | None = None
         self._analytics: Database | None = None
-        self._next_replica = itertools.cycle([0])
 
     # --- reaching it -------------------------------------------------------------------
 
@@ -159,16 +95,54 @@ class KeelDB(Generic[C]):
             raise _not_started()
         return self._analytics
 
+    @property
+    def replicas(self) -> ReplicaSet:
+        """The replicas, their health, and the choice of one for a read."""
+        if self._replicas is None:
+            raise _not_started()
+        return self._replicas
+
     def replica(self) -> Database:
-        """The next replica in turn, or the primary when there is none."""
-        if not self._replicas:
-            return self.database
-        return self._replicas[next(self._next_replica)]
+        """Where this request's next lag-tolerant read goes: a healthy replica in
+        turn (one that has replayed the client's and the request's own writes), else
+        the primary. A read of its own on the returned engine gets no failover: use
+        ``read_on_replica`` or ``replica_session``."""
+        return self.replicas.choose(after=needed_position())
+
+    async def read_on_replica(
+        self,
+        run: Callable[Concatenate[AsyncEngine, P], Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """``await run(read_engine, *args, **kwargs)`` on ``replica()``'s read engine,
+        run again on the primary's when the replica cannot serve it: the client sees
+        no error from a replica that was stopped or fell behind."""
+        return await self.replicas.read(run, needed_position(), *args, **kwargs)
+
+    @asynccontextmanager
+    async def replica_session(self) -> AsyncIterator[AsyncSession]:
+        """A read session on ``replica()``, its connection taken at once: a replica
+        that cannot give one is marked down and the session is the primary's."""
+        database = self.replica()
+        if database is not self.database:
+            async with database.read_sessionmaker() as session:
+                try:
+                    await session.connection()
+                except (sa_exc.DBAPIError, sa_exc.TimeoutError, DatabaseUnreachableError) as error:
+                    if not self.replicas.failed(database, error):
+                        raise
+                else:
+                    yield session
+                    return
+        async with self.database.read_sessionmaker() as session:
+            yield session
 
     @property
     def databases(self) -> list[Database]:
         """Every engine this app opened, the primary first."""
-        started = [self.database, *self._replicas, self.analytics]
+        replicas = [state.database for state in self.replicas.states]
+        started = [self.database, *replicas, self.analytics]
         return list({id(database): database for database in started}.values())
 
     # --- its life ----------------------------------------------------------------------
@@ -179,13 +153,8 @@ class KeelDB(Generic[C]):
             await anyio.to_thread.run_sync(config.migrations_runner().upgrade)
         database = Database(config.primary, metrics=config.metrics)
         database.commit_listeners.append(self.cache.tables_changed)
-        self._replicas = [
-            Database(
-                replace(settings, read_only=True), name=f"replica-{number}", metrics=config.metrics
-            )
-            for number, settings in enumerate(config.replicas, start=1)
-        ]
-        self._next_replica = itertools.cycle(range(len(self._replicas)) or [0])
+        self._replicas = self._replica_set(database)
+        self._replicas.start()
         self._analytics = Database(
             config.analytics_settings(), name="analytics", metrics=config.metrics
         )
@@ -194,10 +163,28 @@ class KeelDB(Generic[C]):
     async def stop(self) -> None:
         if self._database is None:
             return
+        await self.replicas.stop()
         for database in self.databases:
             await database.dispose()
         await self.cache.close()
-        self._database, self._analytics, self._replicas = None, None, []
+        self._database, self._analytics, self._replicas = None, None, None
+
+    def _replica_set(self, primary: Database) -> ReplicaSet:
+        config = self.config
+        replicas = [
+            Database(
+                replace(settings, read_only=True), name=f"replica-{number}", metrics=config.metrics
+            )
+            for number, settings in enumerate(config.replicas, start=1)
+        ]
+        primary.notes_commit_positions = bool(replicas) and primary.dialect == "postgresql"
+        return ReplicaSet(
+            primary,
+            replicas,
+            max_lag_seconds=config.replica_max_lag_seconds,
+            check_seconds=config.replica_check_seconds,
+            metrics=None if config.metrics is None else config.metrics.replicas,
+        )
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -223,6 +210,8 @@ def wire(app: FastAPI, config: DatabaseConfig, *, context: Any = None) -> KeelDB
     db = KeelDB(config, context)
     app.state.keel_db = db
     install_error_handlers(app, constraint_messages=config.constraint_messages)
+    if config.replicas:
+        app.add_middleware(ReadAfterMiddleware, header=config.read_after_header)
     inner = app.router.lifespan_context
 
     @asynccontextmanager
