@@ -125,6 +125,16 @@ async def _hero(client: httpx.AsyncClient, headers: dict[str, str], name: str) -
     return hero_id
 
 
+async def _hero_on_the_standby(
+    client: httpx.AsyncClient, standby: replica_server.Replica
+) -> tuple[dict[str, str], str]:
+    """A hero named "Before", replayed on the standby: its writer's headers and URL."""
+    _, headers = await signed_up_headers(client)
+    hero_id = await _hero(client, headers, "Before")
+    await anyio.to_thread.run_sync(replica_server.wait_replayed, standby)
+    return headers, f"{API}/heroes/{hero_id}"
+
+
 async def _eventually(condition: Callable[[], bool], seconds: float = 15.0) -> float:
     """Seconds until ``condition()`` held (fails the test after ``seconds``)."""
     started = time.monotonic()
@@ -172,10 +182,7 @@ async def test_the_writer_reads_its_write_while_replay_is_paused(
 ) -> None:
     # A lag bound the pause cannot reach: the stale replica stays in service.
     async with serving(primary_url, standby, read_max_lag_seconds=600) as (app, client):
-        _, headers = await signed_up_headers(client)
-        hero_id = await _hero(client, headers, "Before")
-        await anyio.to_thread.run_sync(replica_server.wait_replayed, standby)
-        url = f"{API}/heroes/{hero_id}"
+        headers, url = await _hero_on_the_standby(client, standby)
         await anyio.to_thread.run_sync(standby.pause_replay)
         try:
             renamed = await client.patch(url, json={"name": "After"}, headers=headers)
@@ -226,10 +233,7 @@ async def test_a_replica_lagging_over_the_bound_is_skipped_then_taken_back(
 ) -> None:
     async with serving(primary_url, standby, read_max_lag_seconds=1) as (app, client):
         state = KeelDB.of(app).replicas.states[0]
-        _, headers = await signed_up_headers(client)
-        hero_id = await _hero(client, headers, "Before")
-        await anyio.to_thread.run_sync(replica_server.wait_replayed, standby)
-        url = f"{API}/heroes/{hero_id}"
+        headers, url = await _hero_on_the_standby(client, standby)
         await anyio.to_thread.run_sync(standby.pause_replay)
         try:
             await client.patch(url, json={"name": "After"}, headers=headers)

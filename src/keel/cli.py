@@ -18,11 +18,11 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.progress import Progress
-from sqlalchemy import text
 
+from keel.checks import document_differences, server_statement_timeout
 from keel.config import Settings
 from keel.main import migrations_for
-from keel_db import Migrations, standalone_transaction
+from keel_db import Migrations
 from keel_db.metrics import MULTIPROCESS_DIRECTORY
 
 app = typer.Typer(help="Keel: a database-backed FastAPI service.", no_args_is_help=True)
@@ -213,53 +213,12 @@ def check() -> None:
         migrations_for(settings).check()
         typer.echo("No differences: the models and the migrations agree.")
         if settings.db_pooler == "pgbouncer":
-            typer.echo(_server_statement_timeout(settings))
+            typer.echo(server_statement_timeout(settings))
         if settings.document_database_url is not None:
-            problems = asyncio.run(_document_differences(settings))
+            problems = asyncio.run(document_differences(settings))
             if problems:
                 raise RuntimeError("the document database differs: " + "; ".join(problems))
             typer.echo("No differences: the posts' collection has Keel's validator and indexes.")
-
-
-_STATEMENT_TIMEOUT = text(
-    "SELECT current_user, setting FROM pg_settings WHERE name = 'statement_timeout'"
-)
-
-
-def _server_statement_timeout(settings: Settings) -> str:
-    """Behind PgBouncer Keel cannot send statement_timeout at connect, so the
-    server's own value (ALTER ROLE or ALTER DATABASE ... SET) is what bounds every
-    request's statements: say it, as a request's session sees it through
-    DATABASE_URL, and raise when it is none while STATEMENT_TIMEOUT_MS wants one."""
-    wanted = settings.statement_timeout_ms
-    with standalone_transaction(settings.engine_settings(settings.database_url)) as session:
-        user, setting = session.execute(_STATEMENT_TIMEOUT).one()
-    actual = int(setting)
-    if actual == 0 and wanted:
-        raise RuntimeError(
-            "behind PgBouncer the statement timeout is the server's, and it has none: "
-            f"run ALTER ROLE \"{user}\" SET statement_timeout = '{wanted}ms' "
-            "(docs/pgbouncer.md)"
-        )
-    if actual != wanted:
-        return (
-            f"Note: the server's statement_timeout is {actual} ms, which applies behind "
-            f"PgBouncer; STATEMENT_TIMEOUT_MS is {wanted}."
-        )
-    return f"The server's statement_timeout is {actual} ms, as STATEMENT_TIMEOUT_MS asks."
-
-
-async def _document_differences(settings: Settings) -> list[str]:
-    from keel.documents.client import DocumentDatabase
-    from keel.posts.mongo_schema import differences
-
-    documents = DocumentDatabase.from_settings(settings)
-    assert documents is not None  # DOCUMENT_DATABASE_URL is set
-    await documents.start()
-    try:
-        return await differences(documents.database)
-    finally:
-        await documents.stop()
 
 
 @db_app.command("seed")
