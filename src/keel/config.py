@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     db_echo: bool = False
     slow_query_ms: int = Field(default=200, ge=0)
     metrics_enabled: bool = True
+    # /docs, /redoc, their assets (/docs/assets/...) and /openapi.json; false removes
+    # all four (they answer 404), for deployments that publish no API description.
+    docs_enabled: bool = True
+    # /admin, the web admin for administrators (keel.admin, docs/admin.md); false
+    # removes it (404).
+    admin_enabled: bool = True
     statement_timeout_ms: int = Field(default=5000, ge=0)
 
     secret_key: SecretStr | None = None

@@ -11,8 +11,10 @@ from fastapi.middleware.cors import CORSMiddleware
 
 import keel
 from keel.accounts.router import router as accounts_router
+from keel.admin import mount as mount_admin
 from keel.admission import RequestAdmission
 from keel.analytics.router import router as analytics_router
+from keel.api_docs import OPENAPI_URL, install_docs
 from keel.auth.router import router as auth_router
 from keel.config import Settings
 from keel.context import KeelContext, keel_context
@@ -204,7 +206,16 @@ def _install_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> N
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The Keel app for ``settings`` (read from the environment when omitted)."""
     settings = settings or Settings()
-    app = FastAPI(title="Keel", version=keel.__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="Keel",
+        version=keel.__version__,
+        lifespan=lifespan,
+        # FastAPI's own pages load their assets from a CDN; install_docs adds ours.
+        # DOCS_ENABLED=false: no OpenAPI document either.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=OPENAPI_URL if settings.docs_enabled else None,
+    )
     metrics = Metrics()
     documents = DocumentDatabase.from_settings(
         settings, listeners=[metrics.document_listener()] if settings.metrics_enabled else []
@@ -242,4 +253,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The probes also answer under the API prefix, for clients that only know it.
     app.include_router(health_router, prefix=API_PREFIX, include_in_schema=False)
     document_shared_answers(app, api_prefix=API_PREFIX)
+    # /docs and /redoc with their assets served here, not from a CDN (DOCS_ENABLED).
+    install_docs(app)
+    # /admin (SQLAdmin) for administrators; nothing with ADMIN_ENABLED=false.
+    mount_admin(app, settings)
     return app
