@@ -2,8 +2,7 @@
 throttle of POST /auth/token, no session for anyone else, a cookie that is signed,
 HttpOnly and SameSite=Strict, cross-origin form posts refused, and ADMIN_ENABLED.
 
-The helpers here (``signed_in``, ``admin_client``, ``stored`` ...) serve
-tests/test_admin_users.py and tests/test_admin_views.py too.
+The helpers they share with the other admin tests are in tests/admin_helpers.py.
 """
 
 from __future__ import annotations
@@ -12,13 +11,11 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from sqlalchemy import select
 
 from keel.admin.auth import CROSS_ORIGIN, NOT_AN_ADMIN, SESSION_COOKIE, AdminSignIn
 from keel.auth.models import LoginFailure
@@ -26,72 +23,26 @@ from keel.context import keel_context
 from keel.dependencies import get_now
 from keel.heroes.models import Team
 from keel.main import create_app
-from keel.users.admin import create_admin
 from keel.users.models import User
-from keel_db import KeelDB
+from tests.admin_helpers import (
+    ADMIN,
+    BAD_LOGIN,
+    BASE_URL,
+    THROTTLED,
+    admin_client,
+    login_error,
+    make_admin,
+    sign_in,
+    signed_in,
+)
 from tests.conftest import make_settings
 from tests.helpers import API, PASSWORD, count_rows, sign_up
 
 pytestmark = pytest.mark.anyio
 
-ADMIN = "/admin"
-BASE_URL = "http://keel.test"
-BAD_LOGIN = "Incorrect username or password."
-THROTTLED = "Too many failed sign-in attempts; try again later."
 teams = Team.__table__  # type: ignore[attr-defined]
 users = User.__table__  # type: ignore[attr-defined]
 failures = LoginFailure.__table__  # type: ignore[attr-defined]
-
-
-def make_admin(app: FastAPI, username: str = "root") -> int:
-    """An administrator made as operators make one (``keel users create-admin``)."""
-    settings = keel_context(app).settings
-    return create_admin(
-        settings, email=f"{username}@example.com", username=username, password=PASSWORD
-    )
-
-
-async def sign_in(
-    client: httpx.AsyncClient, login: str, password: str = PASSWORD, **headers: str
-) -> httpx.Response:
-    return await client.post(
-        f"{ADMIN}/login", data={"username": login, "password": password}, headers=headers
-    )
-
-
-def login_error(page: httpx.Response) -> str | None:
-    """The sentence the login page shows, if any."""
-    found = re.search(r'id="login-error">([^<]*)<', page.text)
-    return found.group(1) if found else None
-
-
-def form_error(page: httpx.Response) -> str | None:
-    """The sentence above a create or edit form, if any."""
-    found = re.search(r'class="alert alert-danger" role="alert">([^<]*)<', page.text)
-    return found.group(1).strip() if found else None
-
-
-async def stored(app: FastAPI, table: Any, name: str, row_id: int) -> Any:
-    """One stored value, read straight from the database."""
-    async with KeelDB.of(app).database.engine.connect() as connection:
-        statement = select(table.c[name]).where(table.c.id == row_id)
-        return (await connection.execute(statement)).scalar_one()
-
-
-@asynccontextmanager
-async def admin_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """A browser of its own (its own cookies) on ``app``."""
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as browser:
-        yield browser
-
-
-async def signed_in(client: httpx.AsyncClient, app: FastAPI) -> httpx.AsyncClient:
-    """``client`` signed in to /admin as a new administrator "root"."""
-    make_admin(app)
-    response = await sign_in(client, "root")
-    assert response.status_code == 302, response.text
-    return client
 
 
 # --- signing in -------------------------------------------------------------------------

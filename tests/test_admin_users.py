@@ -14,8 +14,7 @@ from sqlalchemy import select
 from keel.context import keel_context
 from keel.users.models import User
 from keel_db import KeelDB
-from tests.helpers import API, PASSWORD, count_rows, sign_up
-from tests.test_admin import (
+from tests.admin_helpers import (
     ADMIN,
     admin_client,
     form_error,
@@ -23,6 +22,7 @@ from tests.test_admin import (
     signed_in,
     stored,
 )
+from tests.helpers import API, PASSWORD, count_rows, sign_up
 
 pytestmark = pytest.mark.anyio
 

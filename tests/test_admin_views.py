@@ -1,7 +1,7 @@
-"""/admin's other views: the API's rules and sentences on every write (a duplicate
-team name, a change made meanwhile, what the input schemas refuse), a 503 when the
-database cannot serve a page, read-only orders and money, search, lists whose
-query count does not grow with the page, and posts in SQL or MongoDB."""
+"""/admin's views that write: the API's rules and sentences on every write (a
+duplicate team name, a change made meanwhile, what the input schemas refuse), a 503
+when the database cannot serve a page, and read-only orders and money. Lists,
+posts and files: tests/test_admin_lists.py."""
 
 from __future__ import annotations
 
@@ -16,22 +16,24 @@ from sqlalchemy import select
 
 from keel.accounts.models import Account, Deposit, Transfer
 from keel.admin.sessions import CHANGED_MEANWHILE
-from keel.context import keel_context
 from keel.heroes.models import Hero, HeroTeamLink, Team
 from keel.items.models import Item
 from keel.orders.models import Order, OrderLine
 from keel.tasks.models import Task
 from keel_db import EngineSettings, KeelDB
 from keel_db.engine import make_async_engine
-from tests.helpers import API, PASSWORD, count_rows, sign_up, statements
-from tests.test_admin import (
+from tests.admin_helpers import (
     ADMIN,
+    Headers,
     form_error,
-    make_admin,
+    join_heroes,
+    new_team,
+    only_id,
     sign_in,
     signed_in,
     stored,
 )
+from tests.helpers import API, PASSWORD, count_rows, sign_up
 
 pytestmark = pytest.mark.anyio
 
@@ -40,19 +42,9 @@ heroes = Hero.__table__  # type: ignore[attr-defined]
 links = HeroTeamLink.__table__  # type: ignore[attr-defined]
 items = Item.__table__  # type: ignore[attr-defined]
 tasks = Task.__table__  # type: ignore[attr-defined]
-Headers = dict[str, str]
 
 
 # --- the API's rules on every write -----------------------------------------------------
-
-
-async def new_team(client: httpx.AsyncClient, headers: Headers, name: str) -> dict[str, Any]:
-    response = await client.post(
-        f"{API}/teams", json={"name": name, "headquarters": "HQ"}, headers=headers
-    )
-    assert response.status_code == 201, response.text
-    team: dict[str, Any] = response.json()
-    return team
 
 
 async def test_a_duplicate_team_name_shows_the_apis_sentence_and_changes_nothing(
@@ -222,10 +214,10 @@ async def test_orders_and_money_cannot_be_created_edited_or_deleted(
     assert (await sign_in(client, "root")).status_code == 302
     tables = {
         "order": (Order, order_id),
-        "order-line": (OrderLine, await _only_id(app, OrderLine)),
+        "order-line": (OrderLine, await only_id(app, OrderLine)),
         "account": (Account, buyer),
-        "deposit": (Deposit, await _only_id(app, Deposit)),
-        "transfer": (Transfer, await _only_id(app, Transfer)),
+        "deposit": (Deposit, await only_id(app, Deposit)),
+        "transfer": (Transfer, await only_id(app, Transfer)),
     }
     before = {name: await _snapshot(app, model) for name, (model, _) in tables.items()}
     for name, (_, pk) in tables.items():
@@ -246,12 +238,6 @@ async def test_orders_and_money_cannot_be_created_edited_or_deleted(
     assert after == before
 
 
-async def _only_id(app: FastAPI, model: Any) -> int:
-    """The id of the one row of ``model``'s table (ids differ by database)."""
-    async with KeelDB.of(app).database.engine.connect() as connection:
-        return int((await connection.execute(select(model.__table__.c.id))).scalar_one())
-
-
 async def _snapshot(app: FastAPI, model: Any) -> list[tuple[Any, ...]]:
     async with KeelDB.of(app).database.engine.connect() as connection:
         return [tuple(row) for row in await connection.execute(select(model.__table__))]
@@ -265,147 +251,3 @@ async def test_an_orders_details_embed_its_lines(
     page = await client.get(f"{ADMIN}/order/details/{order_id}")
     assert page.status_code == 200
     assert "2 x W at 2.50" in page.text
-
-
-# --- lists ------------------------------------------------------------------------------
-
-
-async def test_search_finds_a_task_by_title(
-    client: httpx.AsyncClient, app: FastAPI, admin_headers: Headers
-) -> None:
-    assert (await sign_in(client, "root")).status_code == 302
-    for title in ("Buy milk", "Walk the dog", "Write the report"):
-        created = await client.post(f"{API}/tasks", json={"title": title}, headers=admin_headers)
-        assert created.status_code == 201
-    page = await client.get(f"{ADMIN}/task/list", params={"search": "dog"})
-    assert page.status_code == 200
-    assert "Walk the dog" in page.text
-    assert "Buy milk" not in page.text
-    assert "Write the report" not in page.text
-    by_title = await client.get(f"{ADMIN}/task/list", params={"sortBy": "title", "sort": "desc"})
-    found = re.findall(r"(Buy milk|Walk the dog|Write the report)", by_title.text)
-    assert found == ["Write the report", "Walk the dog", "Buy milk"]
-
-
-async def join_heroes(
-    client: httpx.AsyncClient, headers: Headers, team_id: int, names: range
-) -> None:
-    for n in names:
-        hero = await client.post(
-            f"{API}/heroes", json={"name": f"Hero {n}", "secret_name": "S"}, headers=headers
-        )
-        assert hero.status_code == 201, hero.text
-        joined = await client.put(
-            f"{API}/teams/{team_id}/heroes/{hero.json()['id']}",
-            json={"is_training": n % 2 == 0},
-            headers=headers,
-        )
-        assert joined.status_code in (200, 201), joined.text
-
-
-async def test_a_list_with_related_columns_runs_the_same_queries_for_1_or_20_rows(
-    client: httpx.AsyncClient, app: FastAPI, admin_headers: Headers
-) -> None:
-    assert (await sign_in(client, "root")).status_code == 302
-    team = await new_team(client, admin_headers, "The Twenty")
-    counts = []
-    for names in (range(1), range(1, 20)):
-        await join_heroes(client, admin_headers, team["id"], names)
-        with statements(app) as log:
-            page = await client.get(f"{ADMIN}/hero-team-link/list")
-        assert page.status_code == 200
-        assert page.text.count("The Twenty") == names.stop
-        assert "Hero 0" in page.text
-        counts.append(log.count)
-    # The session check, the count, the page, and one selectinload each for the
-    # teams and the heroes: five, for one row or twenty.
-    assert counts == [5, 5]
-    assert await count_rows(app, links) == 20
-
-
-# --- posts ------------------------------------------------------------------------------
-
-
-@pytest.mark.usefixtures("post_store")
-async def test_posts_are_a_table_in_sql_and_a_notice_when_they_live_in_mongodb(
-    client: httpx.AsyncClient, app: FastAPI
-) -> None:
-    await signed_in(client, app)
-    menu = await client.get(f"{ADMIN}/")
-    assert "Posts" in menu.text
-    table = await client.get(f"{ADMIN}/post/list")
-    notice = await client.get(f"{ADMIN}/posts-in-mongodb")
-    if keel_context(app).documents is None:
-        assert table.status_code == 200
-        assert notice.status_code == 404
-        return
-    assert table.status_code == 404
-    assert notice.status_code == 200
-    assert "Posts live in MongoDB" in notice.text
-
-
-async def test_a_post_written_in_the_admin_is_the_apis_post(
-    client: httpx.AsyncClient, app: FastAPI
-) -> None:
-    author = make_admin(app)
-    assert (await sign_in(client, "root")).status_code == 302
-    form = {
-        "author_id": str(author),
-        "title": "From the admin",
-        "content": "Words.",
-        "category": "news",
-        "tags": '["a", "b"]',
-        "save": "Save",
-    }
-    assert (await client.post(f"{ADMIN}/post/create", data=form)).status_code == 302
-    posts = (await client.get(f"{API}/posts")).json()["items"]
-    assert [(post["title"], post["tags"]) for post in posts] == [("From the admin", ["a", "b"])]
-    refused = await client.post(f"{ADMIN}/post/create", data={**form, "tags": '{"not": "a list"}'})
-    assert refused.status_code == 400
-    assert (form_error(refused) or "").startswith("tags: Input should be a valid list")
-    assert len((await client.get(f"{API}/posts")).json()["items"]) == 1
-
-
-# --- files ------------------------------------------------------------------------------
-
-
-async def test_no_column_is_served_as_a_file_from_the_server(
-    client: httpx.AsyncClient, app: FastAPI
-) -> None:
-    """SQLAdmin serves a column's value as a file path (under the working directory
-    when the column names no storage): a team named ".env" would hand out the
-    server's secrets. Keel has no file columns, so those routes answer 404."""
-    await signed_in(client, app)
-    form = {"name": "pyproject.toml", "headquarters": "README.md", "version": "", "save": "Save"}
-    assert (await client.post(f"{ADMIN}/team/create", data=form)).status_code == 302
-    team_id = await _only_id(app, Team)
-    for column in ("name", "headquarters"):
-        for action in ("download", "preview"):
-            response = await client.get(f"{ADMIN}/team/{team_id}/{column}/{action}/")
-            assert response.status_code == 404, (column, action)
-            assert "[project]" not in response.text
-
-
-async def test_what_users_typed_is_shown_as_text_never_run(
-    client: httpx.AsyncClient, app: FastAPI
-) -> None:
-    """Anyone signed in names heroes and tasks; an administrator's page shows those
-    names escaped, so a name cannot run script in the admin's session."""
-    await signed_in(client, app)
-    user = await sign_up(client)
-    token = await client.post(
-        f"{API}/auth/token", data={"username": user["username"], "password": PASSWORD}
-    )
-    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-    evil = '<script>alert("owned")</script><img src=x onerror=alert(1)>'
-    hero = await client.post(
-        f"{API}/heroes", json={"name": evil, "secret_name": evil}, headers=headers
-    )
-    assert hero.status_code == 201
-    hero_id = hero.json()["id"]
-    for path in ("/hero/list", f"/hero/details/{hero_id}", f"/hero/edit/{hero_id}"):
-        page = await client.get(ADMIN + path)
-        assert page.status_code == 200
-        assert evil not in page.text, path
-        assert "<script>alert" not in page.text, path
-        assert "&lt;script&gt;alert" in page.text, path
