@@ -32,9 +32,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel.ext.asyncio.session import AsyncSession as WriteSession
 
-from keel_db import ConstraintMessages, DomainError, KeelDB, retrying
-from keel_db.errors import database_error_response
-from keel_db.interrupts import DatabaseUnreachableError
+from keel_db import (
+    ConstraintMessages,
+    DatabaseUnreachableError,
+    DomainError,
+    KeelDB,
+    database_error_response,
+    retrying,
+)
 
 logger = logging.getLogger(__name__)
 

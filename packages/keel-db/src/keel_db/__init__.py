@@ -58,11 +58,13 @@ from keel_db.engine import EngineSettings, pool_limits
 from keel_db.errors import (
     RETRY_AFTER_SECONDS,
     ConstraintMessages,
+    database_error_response,
     install_error_handlers,
     rejected_value_response,
     unavailable_response,
     violation_detail,
 )
+from keel_db.interrupts import DatabaseUnreachableError
 from keel_db.json import json_array_contains
 from keel_db.migrations import (
     MigrationLockTimeoutError,
@@ -166,6 +168,7 @@ __all__ = [
     "DatabaseConfig",
     "DatabaseDep",
     "DatabaseMetrics",
+    "DatabaseUnreachableError",
     "DomainError",
     "EngineSettings",
     "IfMatch",
@@ -211,6 +214,7 @@ __all__ = [
     "check_url",
     "constraint_violation",
     "count_queries",
+    "database_error_response",
     "delete_row",
     "fetch_page",
     "get_analytics_session",
